@@ -1,0 +1,206 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Attach Gradient Centralization to any ``torch.optim.Optimizer``.
+
+GC runs inside the optimizer's public step hooks
+(:meth:`~torch.optim.Optimizer.register_step_pre_hook` and
+:meth:`~torch.optim.Optimizer.register_step_post_hook`), so it composes with
+whatever calls ``optimizer.step()``: mmengine's OptimWrapper (after
+``clip_grad``, once per accumulated step), ``torch.amp.GradScaler`` (after
+unscaling; a step skipped for inf/NaN never reaches the hooks) and DDP (after
+the all-reduce, which finishes in ``backward``).
+
+Two locations, as in the reference implementation:
+
+* ``'grad'``: before the step, the gradient becomes ``Φ(g)``, or with coupled
+  weight decay λ (SGD, Adam, ... ``weight_decay``) ``Φ(g + λw) - λw`` so that
+  the optimizer works on ``Φ(g + λw)`` exactly as the reference SGD_GC does.
+* ``'update'``: the step's whole update ``Δ = w_after - w_before`` is
+  replaced by ``Φ(Δ)``. Since ``Φ(Δ) = Δ - mean(Δ)`` per output channel, only
+  the channel means of the weight before the step are kept (a few floats per
+  channel, released after the step), for any optimizer, AdamW included.
+"""
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from .centralize import ChannelLayout, centralize_, channel_mean
+from .selection import GCSelection, GCTarget, select_targets
+
+__all__ = ['attach', 'GCHandle', 'LOCATIONS', 'WEIGHT_DECAY_MODES']
+
+#: allowed values of ``gc_cfg.location``
+LOCATIONS = ('grad', 'update')
+#: allowed values of ``gc_cfg.weight_decay_mode``
+WEIGHT_DECAY_MODES = ('auto', 'coupled', 'decoupled')
+
+# torch optimizers whose ``weight_decay`` is added to the gradient (unless the
+# group sets ``decoupled_weight_decay=True``, as AdamW does).
+_COUPLED = ('SGD', 'Adam', 'NAdam', 'RAdam', 'Adagrad', 'RMSprop', 'Adamax',
+            'ASGD', 'Adadelta', 'SparseAdam')
+_DECOUPLED = ('AdamW', 'Muon', 'Lion')
+
+
+def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
+                      mode: str) -> bool:
+    """Whether ``group['weight_decay']`` is added to the gradient."""
+    if not group.get('weight_decay'):
+        return False
+    if mode != 'auto':
+        return mode == 'coupled'
+    if group.get('decoupled_weight_decay', False):
+        return False
+    names = [c.__name__ for c in type(optimizer).__mro__]
+    for name in names:  # the most derived known class decides
+        if name in _DECOUPLED:
+            return False
+        if name in _COUPLED:
+            return True
+    raise ValueError(
+        f'gc_cfg.weight_decay_mode: cannot tell whether '
+        f'{type(optimizer).__name__} adds weight_decay to the gradient '
+        "(coupled) or to the weight (decoupled). Set gc_cfg.weight_decay_mode "
+        f"to one of {WEIGHT_DECAY_MODES[1:]}, or use location='update'.")
+
+
+class GCHandle:
+    """GC attached to an optimizer; :meth:`remove` detaches it.
+
+    Attributes:
+        selection: which weights GC acts on and which it skipped.
+        location: ``'grad'`` or ``'update'``.
+    """
+
+    def __init__(self, optimizer: Optimizer, selection: GCSelection,
+                 location: str, weight_decay_mode: str) -> None:
+        self.optimizer = optimizer
+        self.selection = selection
+        self.location = location
+        group_of = {
+            id(p): i
+            for i, g in enumerate(optimizer.param_groups) for p in g['params']
+        }
+        by_group: Dict[int, List[Tuple[Tensor, ChannelLayout]]] = \
+            defaultdict(list)
+        for t in selection.targets:
+            by_group[group_of[id(t.param)]].append((t.param, t.layout))
+        # (group, coupled weight decay?, [(param, layout)]) derived once
+        self._plan = [(optimizer.param_groups[i],
+                       location == 'grad' and _decay_is_coupled(
+                           optimizer, optimizer.param_groups[i],
+                           weight_decay_mode), items)
+                      for i, items in sorted(by_group.items())]
+        self._before: Optional[List[Tensor]] = None
+        if location == 'grad':
+            self._hooks = [optimizer.register_step_pre_hook(self._centralize_grads)]
+        else:
+            self._hooks = [
+                optimizer.register_step_pre_hook(self._remember_means),
+                optimizer.register_step_post_hook(self._centralize_update)
+            ]
+
+    @property
+    def targets(self) -> List[GCTarget]:
+        return self.selection.targets
+
+    def summary(self) -> str:
+        return self.selection.summary()
+
+    def remove(self) -> None:
+        """Detach GC from the optimizer."""
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        self._before = None
+
+    # ----------------------------------------------------------- step hooks
+    @torch.no_grad()
+    def _centralize_grads(self, optimizer: Optimizer, args: tuple,
+                          kwargs: dict) -> None:
+        # A fused optimizer driven by GradScaler receives still-scaled
+        # gradients plus ``grad_scale``; Φ is linear, only λw needs scaling.
+        scale = kwargs.get('grad_scale')
+        for group, coupled, items in self._plan:
+            wd = group['weight_decay'] if coupled else 0.0
+            if wd and scale is not None:
+                wd = wd * float(scale)
+            for p, layout in items:
+                if p.grad is not None:
+                    centralize_(p.grad, layout, p, wd)
+
+    @torch.no_grad()
+    def _remember_means(self, optimizer: Optimizer, args: tuple,
+                        kwargs: dict) -> None:
+        self._before = [
+            channel_mean(p, layout) if p.grad is not None else None
+            for _, _, items in self._plan for p, layout in items
+        ]
+
+    @torch.no_grad()
+    def _centralize_update(self, optimizer: Optimizer, args: tuple,
+                           kwargs: dict) -> None:
+        before, self._before = self._before, None
+        if before is None:
+            return
+        i = 0
+        for _, _, items in self._plan:
+            for p, layout in items:
+                m0 = before[i]
+                i += 1
+                if m0 is not None:
+                    # w <- w_before + Φ(w - w_before) = w - (mean(w) - mean(w_before))
+                    layout.view(p).sub_(channel_mean(p, layout).sub_(m0))
+
+
+def attach(optimizer: Optimizer,
+           model: nn.Module,
+           layers: str = 'conv_fc',
+           location: str = 'grad',
+           layout: str = 'paper',
+           weight_decay_mode: str = 'auto') -> GCHandle:
+    """Add Gradient Centralization to ``optimizer`` for ``model``'s weights.
+
+    Example:
+        >>> model = torchvision.models.resnet18()
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+        ...                       weight_decay=1e-4)
+        >>> handle = gc_mmdet.attach(opt, model)
+        >>> print(handle.summary())
+        >>> handle.remove()  # back to plain SGD
+
+    Args:
+        optimizer: any torch optimizer over (some of) ``model``'s parameters.
+        model: the model (a DDP-style wrapper with ``.module`` is unwrapped).
+        layers: ``'conv_fc'`` or ``'conv'``.
+        location: ``'grad'`` or ``'update'`` (see the module docstring).
+        layout: ``'paper'`` or ``'reference'``
+            (see :func:`~gc_mmdet.gc.selection.select_targets`).
+        weight_decay_mode: ``'auto'`` (know torch's optimizers), ``'coupled'``
+            or ``'decoupled'``: how the optimizer applies ``weight_decay``;
+            used with ``location='grad'`` only.
+
+    A parameter group with ``gc=False`` is left alone: that is where
+    mmengine's ``paramwise_cfg.custom_keys={'name': dict(gc=False)}`` puts it.
+
+    Returns:
+        GCHandle: call ``.remove()`` to detach.
+    """
+    if location not in LOCATIONS:
+        raise ValueError(
+            f'gc_cfg.location must be one of {LOCATIONS}, got {location!r}')
+    if weight_decay_mode not in WEIGHT_DECAY_MODES:
+        raise ValueError(f'gc_cfg.weight_decay_mode must be one of '
+                         f'{WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}')
+    params, exclude = [], []
+    for i, group in enumerate(optimizer.param_groups):
+        flag = group.get('gc', True)
+        if not isinstance(flag, bool):
+            raise TypeError(f'param group {i}: gc must be True or False, '
+                            f'got {flag!r}')
+        params.extend(group['params'])
+        if not flag:
+            exclude.extend(group['params'])
+    selection = select_targets(model, params, layers, layout, exclude)
+    return GCHandle(optimizer, selection, location, weight_decay_mode)

@@ -14,43 +14,62 @@ the types that mmengine's checkpoints contain to
 numpy pieces needed to rebuild arrays and scalars. None of them runs
 arbitrary code when unpickled. It runs when :mod:`gc_mmdet` is imported.
 """
-import importlib
-from typing import Any, List
+import pickle
+from typing import Any, Callable, List, Tuple, Union
 
 __all__ = ['allow_mmengine_checkpoints', 'mmengine_checkpoint_globals']
 
-
-def _resolve(path: str) -> Any:
-    module, _, name = path.rpartition('.')
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
-def mmengine_checkpoint_globals() -> List[Any]:
-    """The non-torch types pickled in an mmengine 0.10 checkpoint."""
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``builtins.getattr`` as mmengine checkpoints use it, and no further.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics methods
+    (``HistoryBuffer.min`` ...), which pickle as ``getattr(HistoryBuffer,
+    'min')``. Allow-listing the real ``getattr`` would let a checkpoint call
+    any method of any allowed object, so only this lookup is allowed.
+    """
+    from mmengine.logging import HistoryBuffer
+    if (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
+            and isinstance(name, str) and not name.startswith('_')
+            and callable(getattr(obj, name, None))):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'gc_mmdet refuses getattr({obj!r}, {name!r}) in a checkpoint: only '
+        'the statistics methods of mmengine.logging.HistoryBuffer are allowed')
+
+
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The non-torch globals pickled in an mmengine 0.10 checkpoint.
+
+    Its ``message_hub`` holds ``HistoryBuffer`` objects (numpy arrays of
+    logged scalars, numpy scalars, and the buffer's statistics methods).
+    """
     import numpy as np
-
-    found = [
-        _resolve('mmengine.logging.history_buffer.HistoryBuffer'),
+    from mmengine.logging import HistoryBuffer
+    try:  # numpy >= 2 moved numpy.core to numpy._core
+        from numpy._core import multiarray
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray
+    found: List[SafeGlobal] = [
+        HistoryBuffer,
+        (_history_buffer_getattr, 'builtins.getattr'),
         np.ndarray,
         np.dtype,
-        # array and scalar reconstruction (numpy 2 moved numpy.core to _core)
-        _resolve('numpy._core.multiarray._reconstruct'),
-        _resolve('numpy.core.multiarray._reconstruct'),
-        _resolve('numpy._core.multiarray.scalar'),
-        _resolve('numpy.core.multiarray.scalar'),
     ]
-    # the dtype classes of the numeric dtypes mmengine logs (np.dtypes.*DType)
+    # numpy rebuilds a dtype, then sets its state: the dtype's own class
+    # (numpy.dtypes.Float64DType ...) must be allowed too; logged values are
+    # numeric
     for name in ('float16', 'float32', 'float64', 'int8', 'int16', 'int32',
                  'int64', 'uint8', 'bool_'):
         found.append(type(np.dtype(getattr(np, name))))
-    unique = []
-    for obj in found:
-        if obj is not None and obj not in unique:
-            unique.append(obj)
-    return unique
+    # checkpoints written under numpy 1.x and 2.x name these differently
+    for package in ('numpy._core', 'numpy.core'):
+        found.append((multiarray._reconstruct,
+                      f'{package}.multiarray._reconstruct'))
+        found.append((multiarray.scalar, f'{package}.multiarray.scalar'))
+    return found
 
 
 def allow_mmengine_checkpoints() -> None:

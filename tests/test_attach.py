@@ -194,6 +194,9 @@ def test_param_group_gc_false_and_frozen_and_ddp_wrapper():
                      'up_grouped.weight'}
     assert handle.selection.skipped['gc=False'] == ['fc.weight']
     assert handle.selection.skipped['not optimized'] == ['conv1d.weight']
+    opt.add_param_group(dict(params=[model.conv1d.weight]))
+    again = gc_mmdet.attach(opt, model)
+    assert again.selection.skipped['frozen'] == ['conv1d.weight']
     assert 'not a conv/fc weight' in handle.summary()
 
 
@@ -251,3 +254,21 @@ def test_gc_flag_in_group_must_be_bool():
     opt = torch.optim.SGD([dict(params=model.parameters(), gc='no')], lr=0.1)
     with pytest.raises(TypeError, match='gc must be True or False'):
         gc_mmdet.attach(opt, model)
+
+
+def test_observer_sees_final_gradient_before_gc_and_can_be_removed():
+    torch.manual_seed(0)
+    model = AllKinds()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    handle = gc_mmdet.attach(opt, model)
+    seen = []
+    obs = handle.register_observer(
+        lambda h: seen.append(h.targets[0].param.grad.clone()))
+    loss_of(model, 0).backward()
+    raw = model.conv.weight.grad.clone()
+    opt.step()
+    assert len(seen) == 1 and torch.equal(seen[0], raw)
+    assert not torch.equal(model.conv.weight.grad, raw)  # GC ran after it
+    obs.remove()
+    opt.step()
+    assert len(seen) == 1

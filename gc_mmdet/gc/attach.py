@@ -20,11 +20,12 @@ Two locations, as in the reference implementation:
   channel, released after the step), for any optimizer, AdamW included.
 """
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
 from .centralize import ChannelLayout, centralize_, channel_mean
 from .selection import GCSelection, GCTarget, select_targets
@@ -93,6 +94,7 @@ class GCHandle:
                            weight_decay_mode), items)
                       for i, items in sorted(by_group.items())]
         self._before: Optional[List[Tensor]] = None
+        self._observers: Dict[int, Callable[['GCHandle'], None]] = {}
         if location == 'grad':
             self._hooks = [optimizer.register_step_pre_hook(self._centralize_grads)]
         else:
@@ -108,6 +110,20 @@ class GCHandle:
     def summary(self) -> str:
         return self.selection.summary()
 
+    def register_observer(self, fn: Callable[['GCHandle'], None]) -> RemovableHandle:
+        """Call ``fn(handle)`` at the start of every optimizer step, while
+        the gradients are final (clipped, unscaled, all-reduced) and before GC
+        touches anything. Used by :class:`gc_mmdet.hooks.GCStatsHook`; an
+        observer must not modify gradients or weights.
+        """
+        handle = RemovableHandle(self._observers)
+        self._observers[handle.id] = fn
+        return handle
+
+    def _notify(self) -> None:
+        for fn in list(self._observers.values()):
+            fn(self)
+
     def remove(self) -> None:
         """Detach GC from the optimizer."""
         for h in self._hooks:
@@ -121,6 +137,7 @@ class GCHandle:
                           kwargs: dict) -> None:
         # A fused optimizer driven by GradScaler receives still-scaled
         # gradients plus ``grad_scale``; Φ is linear, only λw needs scaling.
+        self._notify()
         scale = kwargs.get('grad_scale')
         for group, coupled, items in self._plan:
             wd = group['weight_decay'] if coupled else 0.0
@@ -133,6 +150,7 @@ class GCHandle:
     @torch.no_grad()
     def _remember_means(self, optimizer: Optimizer, args: tuple,
                         kwargs: dict) -> None:
+        self._notify()
         self._before = [
             channel_mean(p, layout) if p.grad is not None else None
             for _, _, items in self._plan for p, layout in items

@@ -182,6 +182,9 @@ def select_targets(model: nn.Module,
         if id(p) not in optimized:
             sel.skip('not optimized', name)
             continue
+        if not p.requires_grad:
+            sel.skip('frozen', name)
+            continue
         if layout == 'reference':
             min_ndim = 2 if layers == 'conv_fc' else 4
             if _is_unshaped(p):

@@ -19,7 +19,7 @@ Two locations, as in the reference implementation:
   the channel means of the weight before the step are kept (a few floats per
   channel, released after the step), for any optimizer, AdamW included.
 """
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -94,7 +94,7 @@ class GCHandle:
                            weight_decay_mode), items)
                       for i, items in sorted(by_group.items())]
         self._before: Optional[List[Tensor]] = None
-        self._observers: Dict[int, Callable[['GCHandle'], None]] = {}
+        self._observers: Dict[int, Callable[['GCHandle'], None]] = OrderedDict()
         if location == 'grad':
             self._hooks = [optimizer.register_step_pre_hook(self._centralize_grads)]
         else:

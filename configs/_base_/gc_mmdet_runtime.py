@@ -1,0 +1,6 @@
+# Shared by every gc_mmdet config, baseline and GC alike, so that a pair
+# differs only in its optimizer wrapper.
+# Import gc_mmdet so that mmdet's own tools/train.py finds its modules too.
+custom_imports = dict(imports=['gc_mmdet'], allow_failed_imports=False)
+# Stop at the first NaN/inf loss with a clear message instead of training on.
+custom_hooks = [dict(type='CheckInvalidLossHook', interval=1)]

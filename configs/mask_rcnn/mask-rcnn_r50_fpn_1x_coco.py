@@ -1,0 +1,1 @@
+_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '../_base_/gc_mmdet_runtime.py']

@@ -1,0 +1,94 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""What tools/train.py and tools/test.py share: arguments, config loading,
+Runner construction and one-line error reporting."""
+import argparse
+import os
+import os.path as osp
+import sys
+import warnings
+from typing import Any, Callable, Dict
+
+from ..utils.errors import UserError
+
+# mmengine imports pkg_resources, which warns on every run of a tool
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+
+__all__ = ['add_common_args', 'load_config', 'build_runner', 'run_cli',
+           'format_metrics']
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: ./work_dirs/CONFIG_NAME)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. optim_wrapper.gc_cfg.layers=conv')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torchrun passes --local-rank (older launchers --local_rank)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Any:
+    """Load ``args.config`` with ``--cfg-options`` and ``--work-dir``, and
+    validate gc_cfg now rather than when the optimizer is built."""
+    if not osp.isfile(args.config):
+        raise UserError(f'config {args.config}: no such file')
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    import gc_mmdet  # noqa: F401  (registers GC modules, checkpoint shim)
+    from mmengine.config import Config
+
+    from ..gc.constructor import check_gc_cfg
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    ow = cfg.get('optim_wrapper') or {}
+    if ow.get('constructor') == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
+        try:
+            check_gc_cfg(ow.get('gc_cfg'))
+        except (TypeError, ValueError) as e:
+            raise UserError(str(e)) from e
+    return cfg
+
+
+def build_runner(cfg: Any, launcher: str) -> Any:
+    """An mmengine Runner (or the config's ``runner_type``) for ``cfg``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from ..utils.launch import prepare_distributed
+    prepare_distributed(cfg, launcher)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def run_cli(main: Callable[[], None]) -> None:
+    """Run ``main``; report :class:`UserError` (and config errors raised while
+    building) as one line on stderr with exit status 2."""
+    try:
+        main()
+    except UserError as e:
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(2)
+
+
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """COCO metrics as a small table: one row per task, AP columns."""
+    cols = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l']
+    lines = ['| task | ' + ' | '.join(cols) + ' |',
+             '|' + '---|' * (len(cols) + 1)]
+    for task in ('bbox', 'segm'):
+        keys = [f'coco/{task}_{c}' for c in cols]
+        if any(k in metrics for k in keys):
+            lines.append(f'| {task} | ' + ' | '.join(
+                f'{metrics[k]:.3f}' if k in metrics else '-' for k in keys) + ' |')
+    return '\n'.join(lines)

@@ -1,0 +1,9 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Helpers for gc_mmdet's command-line tools."""
+from .errors import UserError
+from .launch import prepare_distributed
+from .pretrained import (check_pretrained_available, find_pretrained,
+                         without_pretrained)
+
+__all__ = ['UserError', 'prepare_distributed', 'check_pretrained_available',
+           'find_pretrained', 'without_pretrained']

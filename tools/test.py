@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Evaluate a checkpoint: COCO bbox (and segm) AP through pycocotools.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
+        [--show-dir DIR] [--cfg-options ...] [--launcher pytorch]
+
+Prints the AP table and writes it as JSON to WORK_DIR/metrics.json.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from gc_mmdet.tools.common import (add_common_args, format_metrics,  # noqa: E402
+                                   load_config, run_cli)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='dump the raw predictions to this pickle file')
+    parser.add_argument('--show-dir', help='draw predictions into images under '
+                        'WORK_DIR/TIMESTAMP/SHOW_DIR')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from gc_mmdet.utils import UserError, without_pretrained
+    if not osp.isfile(args.checkpoint):
+        raise UserError(f'checkpoint {args.checkpoint}: no such file')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    # no pretrained weights are needed: the checkpoint has everything
+    cfg.model = without_pretrained(cfg.model)
+    if args.show_dir:
+        cfg.default_hooks.visualization.update(
+            draw=True, test_out_dir=args.show_dir)
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise UserError(f'--out {args.out}: must end with .pkl or .pickle')
+        cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
+            cfg.test_evaluator, dict) else list(cfg.test_evaluator)
+        cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
+
+    from gc_mmdet.tools.common import build_runner
+    runner = build_runner(cfg, args.launcher)
+    metrics = runner.test()
+    if int(os.environ.get('RANK', '0')) == 0:
+        print(format_metrics(metrics))
+        out = osp.join(runner.work_dir, 'metrics.json')
+        with open(out, 'w') as f:
+            json.dump(metrics, f, indent=2)
+        print(f'metrics: {out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Train a detector, with or without Gradient Centralization.
+
+    python tools/train.py configs/mask_rcnn_r50_gc.py
+    python tools/train.py CONFIG --work-dir DIR --amp --auto-scale-lr \
+        --resume [CKPT] --cfg-options key=value ... --launcher pytorch
+
+The flags are those of mmdet's tools/train.py; on a machine without a GPU a
+distributed launch falls back to gloo (see gc_mmdet.utils.launch).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from gc_mmdet.tools.common import (add_common_args, load_config,  # noqa: E402
+                                   run_cli)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from CKPT, or without a value from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (AmpOptimWrapper)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale lr by total batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument('--no-pretrained-check', action='store_true',
+                        help='skip the offline check of pretrained checkpoints')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            from gc_mmdet.utils import UserError
+            raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size '
+                            'in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            from gc_mmdet.utils import UserError
+            raise UserError(f'--resume {args.resume}: no such checkpoint file')
+        cfg.resume, cfg.load_from = True, args.resume
+    if not args.no_pretrained_check and not cfg.get('resume'):
+        from gc_mmdet.utils import check_pretrained_available
+        check_pretrained_available(cfg)
+
+    from gc_mmdet.tools.common import build_runner
+    runner = build_runner(cfg, args.launcher)
+    runner.train()
+    if int(os.environ.get('RANK', '0')) == 0:
+        print(f'checkpoints and logs: {runner.work_dir}')
+
+
+if __name__ == '__main__':
+    run_cli(main)

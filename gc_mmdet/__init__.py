@@ -9,6 +9,7 @@ under torch's ``weights_only=True`` default (see
 from .compat.torch_load import allow_mmengine_checkpoints
 from .gc import (GCFanInOneWarning, GCHandle, GCOptimWrapperConstructor,
                  attach, centralize_)
+from .hooks import GCStatsHook
 
 __version__ = '0.1.0'
 
@@ -16,5 +17,6 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'attach', 'centralize_', 'GCHandle', 'GCOptimWrapperConstructor',
-    'GCFanInOneWarning', 'allow_mmengine_checkpoints', '__version__'
+    'GCFanInOneWarning', 'GCStatsHook', 'allow_mmengine_checkpoints',
+    '__version__'
 ]

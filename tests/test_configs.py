@@ -54,6 +54,7 @@ def test_config_carries_imports_and_invalid_loss_hook(path):
     cfg = _load(path)
     assert cfg.custom_imports.imports == ['gc_mmdet']
     assert dict(type='CheckInvalidLossHook', interval=1) in cfg.custom_hooks
+    assert dict(type='DeterministicResumeHook') in cfg.custom_hooks
     assert cfg.optim_wrapper.optimizer.lr == 0.02
     assert cfg.auto_scale_lr.base_batch_size == 16
     epochs = 24 if '_2x_' in path else 12

@@ -80,7 +80,8 @@ else
   log "installing $TORCH_PIN $TORCHVISION_PIN"
   "${PIP[@]}" install "$TORCH_PIN" "$TORCHVISION_PIN"
 fi
-"${PIP[@]}" install -q packaging wheel ninja
+# setuptools: >= 77.0.3 for torch 2.14, < 81 because mmengine imports pkg_resources
+"${PIP[@]}" install -q packaging wheel ninja "setuptools<81"
 TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 CUDA_AVAILABLE="$("$PY" -c 'import torch; print(int(torch.cuda.is_available()))')"
 

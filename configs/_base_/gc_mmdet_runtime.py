@@ -2,5 +2,10 @@
 # differs only in its optimizer wrapper.
 # Import gc_mmdet so that mmdet's own tools/train.py finds its modules too.
 custom_imports = dict(imports=['gc_mmdet'], allow_failed_imports=False)
-# Stop at the first NaN/inf loss with a clear message instead of training on.
-custom_hooks = [dict(type='CheckInvalidLossHook', interval=1)]
+custom_hooks = [
+    # stop at the first NaN/inf loss with a clear message, not hours later
+    dict(type='CheckInvalidLossHook', interval=1),
+    # a run resumed with --resume ends with the same weights as one that
+    # was never interrupted
+    dict(type='DeterministicResumeHook'),
+]

@@ -423,16 +423,15 @@ def encode_segmentation(mask: np.ndarray,
         h]`` floats.
     """
     height, width = mask.shape
-    segmentation: Optional[Segmentation] = None
+    mask_rle = mask_to_rle(mask)
+    segmentation: Segmentation = mask_rle
     if not prefer_rle:
         polygons = mask_to_polygons(mask)
-        if polygons:
-            decoded = mask_utils.decode(
-                _segmentation_to_rle(polygons, height, width)).astype(bool)
-            if np.array_equal(decoded, mask):
-                segmentation = polygons
-    if segmentation is None:
-        segmentation = mask_to_rle(mask)
+        # Compressed RLE is canonical: equal counts <=> equal masks.
+        if polygons and _segmentation_to_rle(
+                polygons, height, width)['counts'].decode(
+                    'ascii') == mask_rle['counts']:
+            segmentation = polygons
     rle = _segmentation_to_rle(segmentation, height, width)
     if isinstance(rle.get('counts'), str):
         rle = dict(rle, counts=rle['counts'].encode('ascii'))

@@ -1,5 +1,6 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """mmengine hooks; importing this package registers them in ``HOOKS``."""
+from .deterministic_resume_hook import DeterministicResumeHook
 from .gc_stats_hook import GCStatsHook
 
-__all__ = ['GCStatsHook']
+__all__ = ['DeterministicResumeHook', 'GCStatsHook']

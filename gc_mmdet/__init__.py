@@ -9,7 +9,8 @@ under torch's ``weights_only=True`` default (see
 from .compat.torch_load import allow_mmengine_checkpoints
 from .gc import (GCFanInOneWarning, GCHandle, GCOptimWrapperConstructor,
                  attach, centralize_)
-from .hooks import GCStatsHook
+from .datasets import SyntheticCocoDataset
+from .hooks import DeterministicResumeHook, GCStatsHook
 
 __version__ = '0.1.0'
 
@@ -17,6 +18,7 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'attach', 'centralize_', 'GCHandle', 'GCOptimWrapperConstructor',
-    'GCFanInOneWarning', 'GCStatsHook', 'allow_mmengine_checkpoints',
+    'GCFanInOneWarning', 'GCStatsHook', 'DeterministicResumeHook',
+    'SyntheticCocoDataset', 'allow_mmengine_checkpoints',
     '__version__'
 ]

@@ -121,3 +121,11 @@ def test_offline_pretrained_is_reported_at_once(tmp_path):
     assert proc.returncode == 2
     assert 'https://127.0.0.1:9/resnet50.pth (model.backbone.init_cfg.checkpoint)' in proc.stderr
     assert '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/resnet50.pth' in proc.stderr
+
+
+def test_synthetic_pair_differs_only_by_gc():
+    test_pair_differs_only_by_gc('configs/synthetic/mask-rcnn_r50_fpn_synthetic.py',
+                                 'configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py')
+    cfg = _load('configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py')
+    assert cfg.model.backbone.init_cfg is None
+    assert dict(type='CheckInvalidLossHook', interval=1) in cfg.custom_hooks

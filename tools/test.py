@@ -50,6 +50,8 @@ def main(argv=None) -> None:
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
 
     from gc_mmdet.tools.common import build_runner
+    from gc_mmdet.utils import check_datasets
+    check_datasets(cfg, loaders=('test_dataloader', ), evaluators=('test_evaluator', ))
     runner = build_runner(cfg, args.launcher)
     metrics = runner.test()
     if int(os.environ.get('RANK', '0')) == 0:

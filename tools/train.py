@@ -61,6 +61,8 @@ def main(argv=None) -> None:
         check_pretrained_available(cfg)
 
     from gc_mmdet.tools.common import build_runner
+    from gc_mmdet.utils import check_datasets
+    check_datasets(cfg)
     runner = build_runner(cfg, args.launcher)
     runner.train()
     if int(os.environ.get('RANK', '0')) == 0:

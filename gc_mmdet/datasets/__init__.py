@@ -15,3 +15,6 @@ __all__ = [
     'mask_to_rle', 'encode_segmentation', 'generate_synthetic_coco',
     'ensure_synthetic_coco', 'read_synthetic_marker'
 ]
+from .synthetic_coco_dataset import SyntheticCocoDataset  # noqa: E402
+
+__all__ += ['SyntheticCocoDataset']

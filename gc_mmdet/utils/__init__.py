@@ -1,9 +1,10 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Helpers for gc_mmdet's command-line tools."""
+from .data_check import check_coco_file, check_datasets
 from .errors import UserError
 from .launch import prepare_distributed
 from .pretrained import (check_pretrained_available, find_pretrained,
                          without_pretrained)
 
-__all__ = ['UserError', 'prepare_distributed', 'check_pretrained_available',
+__all__ = ['UserError', 'check_datasets', 'check_coco_file', 'prepare_distributed', 'check_pretrained_available',
            'find_pretrained', 'without_pretrained']

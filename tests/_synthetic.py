@@ -1,0 +1,42 @@
+"""Command lines for short runs of the synthetic configs in tests."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+GC_CONFIG = 'configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py'
+BASELINE_CONFIG = 'configs/synthetic/mask-rcnn_r50_fpn_synthetic.py'
+
+
+def tiny_overrides(data_root: str, epochs: int = 2, num_train: int = 8,
+                   num_val: int = 4, size: int = 128) -> List[str]:
+    """--cfg-options that shrink the synthetic config to a seconds-long run
+    on its own data set (nothing else changes)."""
+    data_root = data_root.rstrip('/') + '/'
+    synthetic = f'dict(num_train={num_train},num_val={num_val},size={size},seed=0)'
+    opts = [f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
+            f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones=[{epochs}]',
+            'default_hooks.checkpoint.max_keep_ckpts=-1']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{loader}.dataset.data_root={data_root}',
+                 f'{loader}.dataset.synthetic={synthetic}']
+    opts += [f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
+             f'val_dataloader.dataset.pipeline.1.scale=({size},{size})',
+             f'test_dataloader.dataset.pipeline.1.scale=({size},{size})']
+    return opts
+
+
+def tool_cmd(tool: str, *args: str, cfg_options: Optional[List[str]] = None) -> List[str]:
+    cmd = [sys.executable, osp.join(ROOT, 'tools', tool), *args]
+    if cfg_options:
+        cmd += ['--cfg-options', *cfg_options]
+    return cmd
+
+
+def run(cmd: List[str], timeout: int = 600, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env, **kwargs)

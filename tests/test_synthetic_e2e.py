@@ -1,0 +1,163 @@
+"""End to end on the synthetic data set, through the real tools: train,
+evaluate, kill and resume, two-process DDP, data errors."""
+import json
+import os
+import os.path as osp
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import torch
+
+from _synthetic import (BASELINE_CONFIG, GC_CONFIG, ROOT, run, tiny_overrides,
+                        tool_cmd)
+from gc_mmdet.tools.run_logs import last_checkpoint, read_scalars, train_records
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def data_root(synthetic_root):
+    return synthetic_root
+
+
+@pytest.fixture(scope='module')
+def trained(trained_gc):
+    return trained_gc
+
+
+def test_training_loss_falls_and_gc_is_on(trained):
+    work_dir, proc = trained
+    losses = [r['loss'] for r in train_records(read_scalars(work_dir))]
+    assert len(losses) == 8
+    assert sum(losses[-2:]) < sum(losses[:2])
+    log = open(next(iter(sorted(
+        os.path.join(dp, f) for dp, _, fs in os.walk(work_dir) for f in fs
+        if f.endswith('.log'))))).read()
+    assert 'Gradient Centralization on 63 tensors' in log
+    assert f'checkpoints and logs: {work_dir}' in proc.stdout
+
+
+def test_test_tool_prints_coco_ap(trained, data_root):
+    work_dir, _ = trained
+    ckpt = last_checkpoint(work_dir)
+    assert ckpt and osp.isfile(ckpt)
+    out = osp.join(work_dir, 'test')
+    proc = run(tool_cmd('test.py', GC_CONFIG, ckpt, '--work-dir', out,
+                        '--out', osp.join(out, 'preds.pkl'),
+                        cfg_options=tiny_overrides(data_root)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| bbox |' in proc.stdout and '| segm |' in proc.stdout
+    metrics = json.load(open(osp.join(out, 'metrics.json')))
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert osp.getsize(osp.join(out, 'preds.pkl')) > 0
+
+
+def _weights(path):
+    return torch.load(path, map_location='cpu')
+
+
+def test_kill_and_resume_equals_uninterrupted(data_root, tmp_path):
+    opts = tiny_overrides(data_root, epochs=3)
+    full, broken = str(tmp_path / 'full'), str(tmp_path / 'broken')
+    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', full, cfg_options=opts))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    # same run, killed with SIGKILL once its first checkpoint exists
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(tool_cmd('train.py', GC_CONFIG, '--work-dir', broken,
+                                  cfg_options=opts),
+                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not osp.exists(osp.join(broken, 'last_checkpoint')):
+        assert p.poll() is None and time.time() < deadline, 'no checkpoint'
+        time.sleep(0.2)
+    time.sleep(1.0)  # into validation or the next epoch
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not osp.exists(osp.join(broken, 'epoch_3.pth'))
+
+    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', broken, '--resume',
+                        cfg_options=opts))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = _weights(osp.join(full, 'epoch_3.pth')), _weights(osp.join(broken, 'epoch_3.pth'))
+    assert a['meta']['iter'] == b['meta']['iter'] == 12
+    for k, v in a['state_dict'].items():
+        assert torch.equal(v, b['state_dict'][k]), k
+    # and the run did train: the weights moved from epoch 1
+    e1 = _weights(osp.join(full, 'epoch_1.pth'))['state_dict']
+    assert not torch.equal(e1['roi_head.bbox_head.fc_cls.weight'],
+                           a['state_dict']['roi_head.bbox_head.fc_cls.weight'])
+
+
+def test_two_process_ddp_on_cpu(data_root, tmp_path):
+    """tools/dist_train.sh with 2 gloo processes: identical weights on both
+    ranks, and GC acted on the all-reduced gradient (per-channel weight
+    means unchanged on both ranks while the weights moved)."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from gc_mmdet.gc import channel_mean, select_targets
+
+    work_dir = str(tmp_path / 'ddp')
+    opts = tiny_overrides(data_root, epochs=1)
+    env = dict(os.environ, PYTHON=str(__import__('sys').executable), PORT='29517',
+               OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), 'tests/configs/synthetic_rank_state.py',
+         '2', '--work-dir', work_dir, '--cfg-options', *opts],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # both ranks saw half the batches each: 8 images / (2 ranks x 2) = 2 iters
+    ckpt = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu')
+    assert ckpt['meta']['iter'] == 2
+    before = [torch.load(osp.join(work_dir, f'rank{r}_before.pth')) for r in (0, 1)]
+    after = [torch.load(osp.join(work_dir, f'rank{r}_after.pth')) for r in (0, 1)]
+    for k in after[0]:
+        assert torch.equal(after[0][k], after[1][k]), k
+        assert torch.equal(before[0][k], before[1][k]), k
+
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, GC_CONFIG))
+    model = MODELS.build(cfg.model)
+    targets = select_targets(model, list(model.parameters())).targets
+    assert len(targets) == 63
+    moved = 0
+    for t in targets:
+        w0, w1 = before[0][t.name], after[0][t.name]
+        moved += int(not torch.equal(w0, w1))
+        torch.testing.assert_close(channel_mean(w1, t.layout), channel_mean(w0, t.layout),
+                                   rtol=0, atol=2e-6, msg=t.name)
+    assert moved == len(targets)
+
+
+@pytest.mark.parametrize('breakage,message', [
+    ('missing_image', 'image file {root}/train/000003.png (listed in {root}/annotations/instances_train.json) not found'),
+    ('corrupt_json', 'annotation file {root}/annotations/instances_train.json is not valid JSON'),
+    ('no_categories', 'annotation file {root}/annotations/instances_train.json has an empty category list'),
+])
+def test_data_errors_name_the_file(data_root, tmp_path, breakage, message):
+    root = str(tmp_path / 'data')
+    shutil.copytree(data_root, root)
+    ann = osp.join(root, 'annotations', 'instances_train.json')
+    if breakage == 'missing_image':
+        os.remove(osp.join(root, 'train', '000003.png'))
+    elif breakage == 'corrupt_json':
+        text = open(ann).read()
+        open(ann, 'w').write(text[:len(text) // 2])
+    else:
+        data = json.load(open(ann))
+        data['categories'] = []
+        json.dump(data, open(ann, 'w'))
+    # synthetic=None: use the broken files as they are, do not regenerate
+    opts = tiny_overrides(root) + [f'{k}.dataset.synthetic=None' for k in
+                                   ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    proc = run(tool_cmd('train.py', BASELINE_CONFIG, '--work-dir', str(tmp_path / 'w'),
+                        cfg_options=opts))
+    assert proc.returncode == 2
+    assert 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().startswith('error: ' + message.format(root=root)), proc.stderr

@@ -15,4 +15,4 @@ test-fast: setup  ## everything but the tests marked slow
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 demo: setup       ## the main job: train + evaluate Mask R-CNN R50-FPN + GC on synthetic COCO
-	$(PY) tools/demo.py
+	$(PY) tools/train.py configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py --work-dir work_dirs/demo_gc

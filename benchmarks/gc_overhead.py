@@ -8,9 +8,9 @@
 Three measurements, each as interleaved repetitions (A, B, A, B, ...) whose
 per-repetition ratios are summarised by their median and interquartile range:
 
-1. the GC pass alone over the gradients of mmdet's Mask R-CNN (R50-FPN,
-   X101-64x4d-FPN) versus one memory pass over the same tensors
-   (``torch._foreach_add_`` of a scalar, the roofline proxy);
+1. the GC pass alone (Φ, without weight decay) over the gradients of mmdet's
+   Mask R-CNN (R50-FPN, X101-64x4d-FPN) versus one memory pass over the same
+   tensors (``torch._foreach_add_`` of a scalar, the roofline proxy);
 2. an optimizer step: torch SGD (momentum, weight decay) without GC, with
    gc_mmdet's GC, and the reference SGD_GC update rule as the reference code
    runs it (a per-parameter Python loop, re-implemented here);
@@ -124,7 +124,8 @@ def bench_gc_pass(model, repeats: int, device: str) -> dict:
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:
         p.grad = torch.randn_like(p)
-    opt = torch.optim.SGD(params, lr=0.0, momentum=0.0, weight_decay=1e-4)
+    # Φ alone: no weight decay to fold in (that is measured with the step)
+    opt = torch.optim.SGD(params, lr=0.0, momentum=0.0, weight_decay=0.0)
     handle = gc_mmdet.attach(opt, model)
     targets = [t.param for t in handle.targets]
     grads = [t.grad for t in targets]

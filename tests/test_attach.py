@@ -272,3 +272,29 @@ def test_observer_sees_final_gradient_before_gc_and_can_be_removed():
     obs.remove()
     opt.step()
     assert len(seen) == 1
+
+
+def test_coupled_decay_is_restored_after_every_step_even_a_failing_one():
+    torch.manual_seed(0)
+    model = AllKinds()
+    opt = torch.optim.SGD([dict(params=[model.conv.weight, model.conv.bias], weight_decay=0.1),
+                           dict(params=[p for n, p in model.named_parameters()
+                                        if not n.startswith('conv.')])],
+                          lr=0.1, weight_decay=0.01)
+    handle = gc_mmdet.attach(opt, model)
+    loss_of(model, 0).backward()
+    opt.step()
+    assert [g['weight_decay'] for g in opt.param_groups] == [0.1, 0.01]
+
+    def boom(*args):
+        raise RuntimeError('step failed')
+    h = opt.register_step_pre_hook(boom)  # runs after GC's pre-hook
+    with pytest.raises(RuntimeError):
+        opt.step()
+    h.remove()
+    opt.zero_grad()
+    loss_of(model, 1).backward()
+    opt.step()  # the next step restores the decay first
+    assert [g['weight_decay'] for g in opt.param_groups] == [0.1, 0.01]
+    handle.remove()
+    assert [g['weight_decay'] for g in opt.param_groups] == [0.1, 0.01]

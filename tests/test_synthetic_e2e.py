@@ -37,7 +37,8 @@ def test_training_loss_falls_and_gc_is_on(trained):
         os.path.join(dp, f) for dp, _, fs in os.walk(work_dir) for f in fs
         if f.endswith('.log'))))).read()
     assert 'Gradient Centralization on 63 tensors' in log
-    assert f'checkpoints and logs: {work_dir}' in proc.stdout
+    assert f'checkpoint: {last_checkpoint(work_dir)}' in proc.stdout
+    assert f'metrics: {work_dir}/metrics.json' in proc.stdout and '| bbox |' in proc.stdout
 
 
 def test_test_tool_prints_coco_ap(trained, data_root):

@@ -66,7 +66,8 @@ def main(argv=None) -> None:
     runner = build_runner(cfg, args.launcher)
     runner.train()
     if int(os.environ.get('RANK', '0')) == 0:
-        print(f'checkpoints and logs: {runner.work_dir}')
+        from gc_mmdet.tools.common import report_run
+        print(report_run(runner))
 
 
 if __name__ == '__main__':

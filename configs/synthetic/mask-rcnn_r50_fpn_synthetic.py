@@ -52,16 +52,16 @@ model = dict(
         rcnn=dict(max_per_img=20)))
 
 # ------------------------------------------------------------------ schedule
-max_epochs = 14  # 32 iterations each
+max_epochs = 12  # 32 iterations each
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
 optim_wrapper = dict(
-    optimizer=dict(lr=0.02),
+    optimizer=dict(lr=0.01),
     # from scratch, lr 0.02 without clipping diverged within ~40 iterations
     clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[12], gamma=0.1)
+         milestones=[10], gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(interval=8),

@@ -12,8 +12,8 @@ the all-reduce, which finishes in ``backward``).
 Two locations, as in the reference implementation:
 
 * ``'grad'``: before the step, the gradient becomes ``Φ(g)``, or with coupled
-  weight decay λ (SGD, Adam, ... ``weight_decay``) ``Φ(g + λw) - λw`` so that
-  the optimizer works on ``Φ(g + λw)`` exactly as the reference SGD_GC does.
+  weight decay λ (SGD, Adam, ... ``weight_decay``) the optimizer works on
+  ``Φ(g + λw)`` exactly as the reference SGD_GC does (see :class:`GCHandle`).
 * ``'update'``: the step's whole update ``Δ = w_after - w_before`` is
   replaced by ``Φ(Δ)``. Since ``Φ(Δ) = Δ - mean(Δ)`` per output channel, only
   the channel means of the weight before the step are kept (a few floats per
@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
-from .centralize import ChannelLayout, centralize_, channel_mean
+from .centralize import ChannelLayout, RowMean, centralize_, channel_mean
 from .selection import GCSelection, GCTarget, select_targets
 
 __all__ = ['attach', 'GCHandle', 'LOCATIONS', 'WEIGHT_DECAY_MODES']
@@ -66,8 +66,31 @@ def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
         f"to one of {WEIGHT_DECAY_MODES[1:]}, or use location='update'.")
 
 
+class _GroupPlan:
+    """What GC does to one parameter group, derived once at attach time."""
+
+    __slots__ = ('group', 'coupled', 'targets', 'others')
+
+    def __init__(self, group: Dict[str, Any], coupled: bool,
+                 targets: List[Tuple[Tensor, ChannelLayout]]) -> None:
+        self.group = group
+        self.coupled = coupled  # weight_decay is added to the gradient
+        self.targets = targets  # (weight, layout) that GC acts on
+        ids = {id(p) for p, _ in targets}
+        self.others = [p for p in group['params'] if id(p) not in ids]
+
+
 class GCHandle:
     """GC attached to an optimizer; :meth:`remove` detaches it.
+
+    With ``location='grad'`` and coupled weight decay λ, the step pre-hook
+    folds the decay into the gradient (``g + λw`` for every parameter of the
+    group, then Φ on the GC weights) and sets the group's ``weight_decay`` to
+    0 for the duration of the step; the step post-hook restores it. The
+    optimizer then sees exactly Φ(g + λw), the reference SGD_GC's input,
+    and the weight is read once instead of twice. (A fused optimizer driven
+    by GradScaler, which gets still-scaled gradients, is handled without the
+    fold.)
 
     Attributes:
         selection: which weights GC acts on and which it skipped.
@@ -87,16 +110,21 @@ class GCHandle:
             defaultdict(list)
         for t in selection.targets:
             by_group[group_of[id(t.param)]].append((t.param, t.layout))
-        # (group, coupled weight decay?, [(param, layout)]) derived once
-        self._plan = [(optimizer.param_groups[i],
-                       location == 'grad' and _decay_is_coupled(
-                           optimizer, optimizer.param_groups[i],
-                           weight_decay_mode), items)
-                      for i, items in sorted(by_group.items())]
-        self._before: Optional[List[Tensor]] = None
+        self._plan: List[_GroupPlan] = []
+        for i, group in enumerate(optimizer.param_groups):
+            coupled = location == 'grad' and _decay_is_coupled(
+                optimizer, group, weight_decay_mode)
+            if by_group.get(i) or coupled:
+                self._plan.append(_GroupPlan(group, coupled, by_group.get(i, [])))
+        self._row_mean = RowMean()
+        self._before: Optional[List[Optional[Tensor]]] = None
+        self._folded: List[Tuple[Dict[str, Any], Any]] = []
         self._observers: Dict[int, Callable[['GCHandle'], None]] = OrderedDict()
         if location == 'grad':
-            self._hooks = [optimizer.register_step_pre_hook(self._centralize_grads)]
+            self._hooks = [
+                optimizer.register_step_pre_hook(self._centralize_grads),
+                optimizer.register_step_post_hook(self._restore_decay)
+            ]
         else:
             self._hooks = [
                 optimizer.register_step_pre_hook(self._remember_means),
@@ -126,6 +154,7 @@ class GCHandle:
 
     def remove(self) -> None:
         """Detach GC from the optimizer."""
+        self._restore_decay()
         for h in self._hooks:
             h.remove()
         self._hooks = []
@@ -135,17 +164,35 @@ class GCHandle:
     @torch.no_grad()
     def _centralize_grads(self, optimizer: Optimizer, args: tuple,
                           kwargs: dict) -> None:
+        self._restore_decay()  # in case the previous step raised
+        self._notify()
         # A fused optimizer driven by GradScaler receives still-scaled
         # gradients plus ``grad_scale``; Φ is linear, only λw needs scaling.
-        self._notify()
         scale = kwargs.get('grad_scale')
-        for group, coupled, items in self._plan:
-            wd = group['weight_decay'] if coupled else 0.0
-            if wd and scale is not None:
-                wd = wd * float(scale)
-            for p, layout in items:
-                if p.grad is not None:
-                    centralize_(p.grad, layout, p, wd)
+        for plan in self._plan:
+            wd = plan.group['weight_decay'] if plan.coupled else 0.0
+            if wd and scale is None:
+                self._folded.append((plan.group, wd))
+                plan.group['weight_decay'] = 0.0
+                for p in plan.others:
+                    if p.grad is not None:
+                        p.grad.add_(p, alpha=wd)
+                for p, layout in plan.targets:
+                    if p.grad is not None:
+                        self._row_mean.centralize_(p.grad.add_(p, alpha=wd), layout)
+            elif wd:
+                for p, layout in plan.targets:
+                    if p.grad is not None:
+                        centralize_(p.grad, layout, p, wd * float(scale))
+            else:
+                for p, layout in plan.targets:
+                    if p.grad is not None:
+                        self._row_mean.centralize_(p.grad, layout)
+
+    def _restore_decay(self, *args: Any) -> None:
+        while self._folded:
+            group, wd = self._folded.pop()
+            group['weight_decay'] = wd
 
     @torch.no_grad()
     def _remember_means(self, optimizer: Optimizer, args: tuple,
@@ -153,7 +200,7 @@ class GCHandle:
         self._notify()
         self._before = [
             channel_mean(p, layout) if p.grad is not None else None
-            for _, _, items in self._plan for p, layout in items
+            for plan in self._plan for p, layout in plan.targets
         ]
 
     @torch.no_grad()
@@ -162,11 +209,10 @@ class GCHandle:
         before, self._before = self._before, None
         if before is None:
             return
-        i = 0
-        for _, _, items in self._plan:
-            for p, layout in items:
-                m0 = before[i]
-                i += 1
+        means = iter(before)
+        for plan in self._plan:
+            for p, layout in plan.targets:
+                m0 = next(means)
                 if m0 is not None:
                     # w <- w_before + Φ(w - w_before) = w - (mean(w) - mean(w_before))
                     layout.view(p).sub_(channel_mean(p, layout).sub_(m0))

@@ -14,7 +14,7 @@ from ..utils.errors import UserError
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 __all__ = ['add_common_args', 'load_config', 'build_runner', 'run_cli',
-           'format_metrics']
+           'format_metrics', 'report_run']
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -91,4 +91,22 @@ def format_metrics(metrics: Dict[str, float]) -> str:
         if any(k in metrics for k in keys):
             lines.append(f'| {task} | ' + ' | '.join(
                 f'{metrics[k]:.3f}' if k in metrics else '-' for k in keys) + ' |')
+    return '\n'.join(lines)
+
+
+def report_run(runner: Any) -> str:
+    """Where a finished training run left its checkpoint, logs and metrics;
+    the last evaluation is also written to ``WORK_DIR/metrics.json``."""
+    import json
+
+    from .run_logs import last_checkpoint, read_scalars, val_records
+    lines = [f'checkpoint: {last_checkpoint(runner.work_dir)}',
+             f'logs: {runner.log_dir}']
+    evaluations = val_records(read_scalars(runner.work_dir))
+    if evaluations:
+        metrics = {k: v for k, v in evaluations[-1].items() if k.startswith('coco/')}
+        path = osp.join(runner.work_dir, 'metrics.json')
+        with open(path, 'w') as f:
+            json.dump(metrics, f, indent=2)
+        lines = [format_metrics(metrics)] + lines + [f'metrics: {path}']
     return '\n'.join(lines)

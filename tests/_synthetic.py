@@ -15,14 +15,17 @@ def tiny_overrides(data_root: str, epochs: int = 2, num_train: int = 8,
     """--cfg-options that shrink the synthetic config to a seconds-long run
     on its own data set (nothing else changes)."""
     data_root = data_root.rstrip('/') + '/'
-    synthetic = f'dict(num_train={num_train},num_val={num_val},size={size},seed=0)'
     opts = [f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
             f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+            'param_scheduler.0.end=2',  # a warm-up as short as the run
+            'log_processor.window_size=1',  # log each iteration's own loss
             f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones=[{epochs}]',
             'default_hooks.checkpoint.max_keep_ckpts=-1']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.dataset.data_root={data_root}',
-                 f'{loader}.dataset.synthetic={synthetic}']
+                 f'{loader}.dataset.synthetic.num_train={num_train}',
+                 f'{loader}.dataset.synthetic.num_val={num_val}',
+                 f'{loader}.dataset.synthetic.size={size}']
     opts += [f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
              f'val_dataloader.dataset.pipeline.1.scale=({size},{size})',
              f'test_dataloader.dataset.pipeline.1.scale=({size},{size})']

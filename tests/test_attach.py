@@ -15,12 +15,14 @@ STEPS = 6
 
 
 def _run_pair(make_opt, make_ref, gc_cfg=None, kinds_of=gc_kinds, steps=STEPS,
-              layers='conv_fc', seed=0):
+              layers='conv_fc', seed=0, reload_state=False):
     torch.manual_seed(seed)
     model = AllKinds().double()
     ref_model = copy.deepcopy(model)
     opt = make_opt(model)
     handle = gc_mmdet.attach(opt, model, **(gc_cfg or {}))
+    if reload_state:  # what --resume does: new param group dicts
+        opt.load_state_dict(copy.deepcopy(opt.state_dict()))
     ref = make_ref(ref_model, kinds_of(ref_model, layers))
     for step in range(steps):
         for m, o in ((model, opt), (ref_model, ref)):
@@ -47,6 +49,15 @@ def test_sgd_matches_reference(momentum, nesterov, wd, location):
         lambda m, k: RefSGD(m, k, lr=0.1, momentum=momentum,
                             nesterov=nesterov, weight_decay=wd),
         dict(location=location))
+    _assert_same(model, ref)
+
+
+@pytest.mark.parametrize('location', ['grad', 'update'])
+def test_optimizer_state_reloaded_after_attach(location):
+    model, ref, _ = _run_pair(
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-2),
+        lambda m, k: RefSGD(m, k, lr=0.1, momentum=0.9, weight_decay=5e-2),
+        dict(location=location), reload_state=True)
     _assert_same(model, ref)
 
 

@@ -32,7 +32,7 @@ def test_training_loss_falls_and_gc_is_on(trained):
     work_dir, proc = trained
     losses = [r['loss'] for r in train_records(read_scalars(work_dir))]
     assert len(losses) == 8
-    assert sum(losses[-2:]) < sum(losses[:2])
+    assert sum(losses[4:]) < 0.9 * sum(losses[:4])  # per-iteration losses
     log = open(next(iter(sorted(
         os.path.join(dp, f) for dp, _, fs in os.walk(work_dir) for f in fs
         if f.endswith('.log'))))).read()

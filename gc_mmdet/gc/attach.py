@@ -67,13 +67,17 @@ def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
 
 
 class _GroupPlan:
-    """What GC does to one parameter group, derived once at attach time."""
+    """What GC does to one parameter group, derived once at attach time.
 
-    __slots__ = ('group', 'coupled', 'targets', 'others')
+    The group is referred to by its index: ``optimizer.load_state_dict``
+    (mmengine's ``--resume``) replaces the group dicts, not the parameters.
+    """
 
-    def __init__(self, group: Dict[str, Any], coupled: bool,
+    __slots__ = ('index', 'coupled', 'targets', 'others')
+
+    def __init__(self, index: int, group: Dict[str, Any], coupled: bool,
                  targets: List[Tuple[Tensor, ChannelLayout]]) -> None:
-        self.group = group
+        self.index = index
         self.coupled = coupled  # weight_decay is added to the gradient
         self.targets = targets  # (weight, layout) that GC acts on
         ids = {id(p) for p, _ in targets}
@@ -115,10 +119,10 @@ class GCHandle:
             coupled = location == 'grad' and _decay_is_coupled(
                 optimizer, group, weight_decay_mode)
             if by_group.get(i) or coupled:
-                self._plan.append(_GroupPlan(group, coupled, by_group.get(i, [])))
+                self._plan.append(_GroupPlan(i, group, coupled, by_group.get(i, [])))
         self._row_mean = RowMean()
         self._before: Optional[List[Optional[Tensor]]] = None
-        self._folded: List[Tuple[Dict[str, Any], Any]] = []
+        self._folded: List[Tuple[int, Any]] = []
         self._observers: Dict[int, Callable[['GCHandle'], None]] = OrderedDict()
         if location == 'grad':
             self._hooks = [
@@ -169,11 +173,13 @@ class GCHandle:
         # A fused optimizer driven by GradScaler receives still-scaled
         # gradients plus ``grad_scale``; Φ is linear, only λw needs scaling.
         scale = kwargs.get('grad_scale')
+        groups = optimizer.param_groups
         for plan in self._plan:
-            wd = plan.group['weight_decay'] if plan.coupled else 0.0
+            group = groups[plan.index]
+            wd = group['weight_decay'] if plan.coupled else 0.0
             if wd and scale is None:
-                self._folded.append((plan.group, wd))
-                plan.group['weight_decay'] = 0.0
+                self._folded.append((plan.index, wd))
+                group['weight_decay'] = 0.0
                 for p in plan.others:
                     if p.grad is not None:
                         p.grad.add_(p, alpha=wd)
@@ -191,8 +197,10 @@ class GCHandle:
 
     def _restore_decay(self, *args: Any) -> None:
         while self._folded:
-            group, wd = self._folded.pop()
-            group['weight_decay'] = wd
+            index, wd = self._folded.pop()
+            group = self.optimizer.param_groups[index]
+            if group['weight_decay'] == 0.0:  # still as the pre-hook left it
+                group['weight_decay'] = wd
 
     @torch.no_grad()
     def _remember_means(self, optimizer: Optimizer, args: tuple,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
@@ -102,6 +103,9 @@ def test_gc_config_builds_and_centralizes_every_conv_fc(path):
     ('train.py', ['configs/mask_rcnn_r50_gc.py', '--resume', 'missing.pth']),
     ('train.py', ['configs/mask_rcnn_r50_gc.py', '--cfg-options',
                   'optim_wrapper.gc_cfg.layers=fc']),
+    pytest.param('train.py', ['configs/mask_rcnn_r50_gc.py', '--amp'],
+                 marks=pytest.mark.skipif(torch.cuda.is_available(),
+                                          reason='--amp is valid with a GPU')),
 ])
 def test_tools_reject_bad_input_in_one_line(tool, args):
     proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *args],

@@ -41,6 +41,11 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
     if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            from gc_mmdet.utils import UserError
+            raise UserError('--amp needs a CUDA GPU (mmengine\'s AmpOptimWrapper '
+                            'refuses to run without one)')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:

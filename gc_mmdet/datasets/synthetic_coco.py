@@ -32,6 +32,7 @@ Generation is a pure function of its arguments: the same arguments give the
 same bytes in every file (PNG images are written losslessly with OpenCV, and
 no file records a time stamp or the output path).
 """
+import inspect
 import json
 import os
 import os.path as osp
@@ -664,14 +665,11 @@ def ensure_synthetic_coco(out_dir: str, **kwargs) -> dict:
         dict: As :func:`generate_synthetic_coco`, with ``generated`` False
         when the existing data set was reused.
     """
-    defaults = dict(
-        num_train=64,
-        num_val=16,
-        size=256,
-        seed=0,
-        min_objects=1,
-        max_objects=4,
-        rle_fraction=0.3)
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(generate_synthetic_coco).parameters.items()
+        if name != 'out_dir'
+    }
     unknown = set(kwargs) - set(defaults)
     if unknown:
         raise TypeError(f'unexpected arguments: {sorted(unknown)}')

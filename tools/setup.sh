@@ -114,7 +114,7 @@ EOF
   WHEEL_SUB="$WHEEL_DIR/mmcv-$MMCV_VERSION-torch-$TORCH_VERSION-$OPS-$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
   wheel="$(ls "$WHEEL_SUB"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
   if [[ -z "$wheel" ]]; then
-    log "building mmcv $MMCV_VERSION with $OPS ops from source (about 20 minutes on 2 cores)"
+    log "building mmcv $MMCV_VERSION with $OPS ops from source (about 10 minutes on 2 cores)"
     # Trap 1: mmcv's setup.py imports pkg_resources, which setuptools >= 70
     # dropped, while torch 2.14 requires setuptools >= 77. Put an old
     # setuptools in front of the environment for the build only.

@@ -16,6 +16,7 @@ def tiny_overrides(data_root: str, epochs: int = 2, num_train: int = 8,
     on its own data set (nothing else changes)."""
     data_root = data_root.rstrip('/') + '/'
     opts = [f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
+            f'test_evaluator.ann_file={data_root}annotations/instances_val.json',
             f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
             'param_scheduler.0.end=2',  # a warm-up as short as the run
             'log_processor.window_size=1',  # log each iteration's own loss

@@ -74,6 +74,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- torch
+"${PIP[@]}" install -q packaging  # for have(); a user's torch is kept if >= 2.1
 if have torch 2.1 && have torchvision; then
   log "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
 else
@@ -81,7 +82,7 @@ else
   "${PIP[@]}" install "$TORCH_PIN" "$TORCHVISION_PIN"
 fi
 # setuptools: >= 77.0.3 for torch 2.14, < 81 because mmengine imports pkg_resources
-"${PIP[@]}" install -q packaging wheel ninja "setuptools<81"
+"${PIP[@]}" install -q wheel ninja "setuptools<81"
 TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 CUDA_AVAILABLE="$("$PY" -c 'import torch; print(int(torch.cuda.is_available()))')"
 

@@ -162,3 +162,23 @@ def test_data_errors_name_the_file(data_root, tmp_path, breakage, message):
     assert proc.returncode == 2
     assert 'Traceback' not in proc.stderr
     assert proc.stderr.strip().startswith('error: ' + message.format(root=root)), proc.stderr
+
+
+def test_faster_rcnn_synthetic_trains_and_evaluates_bbox(data_root, tmp_path):
+    """The Faster R-CNN pair (Table 8's model) runs through both tools too."""
+    config = 'configs/synthetic/faster-rcnn_r50_fpn_gc_synthetic.py'
+    opts = tiny_overrides(data_root, epochs=1)
+    work_dir = str(tmp_path / 'faster')
+    proc = run(tool_cmd('train.py', config, '--work-dir', work_dir, cfg_options=opts))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| bbox |' in proc.stdout and '| segm |' not in proc.stdout
+    log = ''.join(open(osp.join(dp, f)).read() for dp, _, fs in os.walk(work_dir)
+                  for f in fs if f.endswith('.log'))
+    assert 'loss_mask' not in log and 'loss_bbox' in log
+    # Faster R-CNN's conv/fc weights: Mask R-CNN's 63 less the mask head's 6
+    assert 'Gradient Centralization on 57 tensors' in log
+    proc = run(tool_cmd('test.py', config, last_checkpoint(work_dir),
+                        '--work-dir', str(tmp_path / 'faster_test'), cfg_options=opts))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.load(open(tmp_path / 'faster_test' / 'metrics.json'))
+    assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' not in metrics

@@ -54,7 +54,7 @@ def test_pair_differs_only_by_gc(baseline, gc_config):
 def test_config_carries_imports_and_invalid_loss_hook(path):
     cfg = _load(path)
     assert cfg.custom_imports.imports == ['gc_mmdet']
-    assert dict(type='CheckInvalidLossHook', interval=1) in cfg.custom_hooks
+    assert dict(type='StopOnInvalidLossHook', interval=1) in cfg.custom_hooks
     assert dict(type='DeterministicResumeHook') in cfg.custom_hooks
     assert cfg.optim_wrapper.optimizer.lr == 0.02
     assert cfg.auto_scale_lr.base_batch_size == 16
@@ -133,7 +133,7 @@ def test_synthetic_pair_differs_only_by_gc(model):
                                  f'configs/synthetic/{model}_r50_fpn_gc_synthetic.py')
     cfg = _load(f'configs/synthetic/{model}_r50_fpn_gc_synthetic.py')
     assert cfg.model.backbone.init_cfg is None
-    assert dict(type='CheckInvalidLossHook', interval=1) in cfg.custom_hooks
+    assert dict(type='StopOnInvalidLossHook', interval=1) in cfg.custom_hooks
 
 
 def _synthetic_overrides(table_model, synthetic_model):

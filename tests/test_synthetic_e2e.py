@@ -1,8 +1,9 @@
 """End to end on the synthetic data set, through the real tools: train,
-evaluate, kill and resume, two-process DDP, data errors."""
+evaluate, kill and resume, two-process DDP, data errors, divergence."""
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import signal
 import subprocess
@@ -182,3 +183,21 @@ def test_faster_rcnn_synthetic_trains_and_evaluates_bbox(data_root, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.load(open(tmp_path / 'faster_test' / 'metrics.json'))
     assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' not in metrics
+
+
+def test_diverging_run_stops_at_once_with_one_line(data_root, tmp_path):
+    """lr 1e8 without clipping: NaN at iteration 2, reported there, in one line."""
+    work_dir = str(tmp_path / 'diverged')
+    opts = tiny_overrides(data_root, epochs=2) + [
+        'optim_wrapper.optimizer.lr=1e8', 'optim_wrapper.clip_grad=None']
+    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', work_dir, cfg_options=opts))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [l for l in proc.stderr.splitlines() if l.startswith('error:')]
+    assert len(errors) == 1 and 'Traceback' not in proc.stderr, proc.stderr
+    match = re.match(r'error: training diverged at iteration (\d+) \(epoch 1\): loss=nan', errors[0])
+    assert match, errors[0]
+    assert 'optim_wrapper.optimizer.lr' in errors[0] and 'optim_wrapper.clip_grad' in errors[0]
+    # it stopped at that iteration: the ones before were logged, none after
+    logged = [r['iter'] for r in train_records(read_scalars(work_dir))]
+    assert logged == list(range(1, int(match.group(1))))
+    assert last_checkpoint(work_dir) is None  # no checkpoint of NaN weights

@@ -4,7 +4,7 @@
 custom_imports = dict(imports=['gc_mmdet'], allow_failed_imports=False)
 custom_hooks = [
     # stop at the first NaN/inf loss with a clear message, not hours later
-    dict(type='CheckInvalidLossHook', interval=1),
+    dict(type='StopOnInvalidLossHook', interval=1),
     # a run resumed with --resume ends with the same weights as one that
     # was never interrupted
     dict(type='DeterministicResumeHook'),

@@ -68,7 +68,7 @@ default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=2))
 randomness = dict(seed=0)
 custom_hooks = [
-    dict(type='CheckInvalidLossHook', interval=1),
+    dict(type='StopOnInvalidLossHook', interval=1),
     dict(type='DeterministicResumeHook'),
     # gradient norm / max before and after GC (baseline runs: what GC would do)
     dict(type='GCStatsHook', interval=4),

@@ -2,5 +2,9 @@
 """mmengine hooks; importing this package registers them in ``HOOKS``."""
 from .deterministic_resume_hook import DeterministicResumeHook
 from .gc_stats_hook import GCStatsHook
+from .stop_on_invalid_loss_hook import StopOnInvalidLossHook, TrainingDiverged
 
-__all__ = ['DeterministicResumeHook', 'GCStatsHook']
+__all__ = [
+    'DeterministicResumeHook', 'GCStatsHook', 'StopOnInvalidLossHook',
+    'TrainingDiverged'
+]

@@ -1,0 +1,59 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""``StopOnInvalidLossHook``: a diverging run stops at once and says so.
+
+mmdet's ``CheckInvalidLossHook`` stops training at a NaN/inf loss with a
+bare ``AssertionError`` (its message is the return value of
+``logger.info``, i.e. ``None``), a stack trace from inside mmengine's loop.
+This subclass makes the same check and raises :class:`TrainingDiverged`
+instead, a :class:`~gc_mmdet.utils.UserError` that names the iteration, the
+losses that are not finite and what to change; ``tools/train.py`` prints it
+as one line and exits with status 2. The check runs before the checkpoint
+hook, so no checkpoint of the diverged weights is written and the last one
+saved stays the one to resume from.
+
+.. code-block:: python
+
+    custom_hooks = [dict(type='StopOnInvalidLossHook', interval=1)]
+"""
+from typing import Any, Optional
+
+import torch
+from mmdet.engine.hooks import CheckInvalidLossHook
+from mmengine.registry import HOOKS
+
+from ..utils.errors import UserError
+
+
+class TrainingDiverged(UserError):
+    """The training loss became NaN or infinite."""
+
+
+@HOOKS.register_module()
+class StopOnInvalidLossHook(CheckInvalidLossHook):
+    """Stop at the first NaN/inf training loss with a clear message.
+
+    Args:
+        interval (int): Check every ``interval`` iterations. Defaults to 1,
+            so that a diverging run stops at the iteration it diverges.
+    """
+
+    def __init__(self, interval: int = 1) -> None:
+        super().__init__(interval=interval)
+
+    def after_train_iter(self,
+                         runner: Any,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        if not self.every_n_train_iters(runner, self.interval):
+            return
+        loss = outputs['loss']
+        if torch.isfinite(loss).all():
+            return
+        bad = ', '.join(f'{k}={float(v.detach())}' for k, v in outputs.items()
+                        if torch.is_tensor(v) and not torch.isfinite(v).all())
+        raise TrainingDiverged(
+            f'training diverged at iteration {runner.iter + 1} '
+            f'(epoch {runner.epoch + 1}): {bad}. Lower optim_wrapper.optimizer.lr, '
+            'lengthen the warm-up or set optim_wrapper.clip_grad; checkpoints '
+            f'already in {runner.work_dir} are unchanged (resume with --resume).')

@@ -137,12 +137,18 @@ def test_synthetic_pair_differs_only_by_gc(model):
 
 
 def _synthetic_overrides(table_model, synthetic_model):
-    """The table model with the synthetic config's model overrides applied."""
+    """The table model with the synthetic config's classes, init_cfg and
+    proposal counts (and nothing else of it) applied."""
+    train, test = synthetic_model['train_cfg'], synthetic_model['test_cfg']
+    counts = ('nms_pre', 'max_per_img')
     expected = Config(dict(model=table_model))
     expected.merge_from_dict(dict(model=dict(
         backbone=dict(init_cfg=None),
         roi_head=dict(bbox_head=dict(num_classes=5)),
-        train_cfg=synthetic_model['train_cfg'], test_cfg=synthetic_model['test_cfg'])))
+        train_cfg=dict(rpn_proposal={k: train['rpn_proposal'][k] for k in counts},
+                       rcnn=dict(sampler=dict(num=train['rcnn']['sampler']['num']))),
+        test_cfg=dict(rpn={k: test['rpn'][k] for k in counts},
+                      rcnn=dict(max_per_img=test['rcnn']['max_per_img'])))))
     return expected.to_dict()['model']
 
 
@@ -164,9 +170,10 @@ def test_synthetic_model_is_the_table_model(model, table):
         pipelines = [syn['train_dataloader']['dataset']['pipeline'],
                      syn['val_dataloader']['dataset']['pipeline']]
         assert all(not t.get('with_mask', False) for p in pipelines for t in p)
-    # the rcnn train_cfg of Faster R-CNN has no mask_size; the synthetic
-    # Faster config keeps Mask R-CNN's, which nothing reads without a mask head
-    syn['model']['train_cfg']['rcnn'].pop('mask_size', None)
-    tab['model']['train_cfg']['rcnn'].pop('mask_size', None)
+    # Faster R-CNN's rcnn cfgs have no mask_size / mask_thr_binary; the
+    # synthetic Faster config keeps Mask R-CNN's, unread without a mask head
+    for cfg in (syn, tab):
+        cfg['model']['train_cfg']['rcnn'].pop('mask_size', None)
+        cfg['model']['test_cfg']['rcnn'].pop('mask_thr_binary', None)
     assert syn['model'] == _synthetic_overrides(tab['model'], syn['model'])
     assert syn['model']['train_cfg'] != tab['model']['train_cfg']

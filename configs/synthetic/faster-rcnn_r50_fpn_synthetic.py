@@ -8,7 +8,10 @@ _base_ = './mask-rcnn_r50_fpn_synthetic.py'
 model = dict(
     type='FasterRCNN',
     data_preprocessor=dict(pad_mask=False),  # DetDataPreprocessor's default
-    roi_head=dict(mask_roi_extractor=None, mask_head=None))
+    roi_head=dict(mask_roi_extractor=None, mask_head=None),
+    # Faster R-CNN's RoI assigner (Mask R-CNN's matches low-quality boxes);
+    # mask_size and mask_thr_binary stay, unread without a mask head
+    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=False))))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -13,11 +13,12 @@ import torch
 from pycocotools.coco import COCO
 
 from gc_mmdet.datasets import (MARKER_FILE, SYNTHETIC_CLASSES,
+                               SyntheticFolderError,
                                encode_segmentation, ensure_synthetic_coco,
                                generate_synthetic_coco, read_synthetic_marker,
                                render_synthetic_image, synthetic_metainfo)
-from gc_mmdet.datasets.synthetic_coco import (MIN_VISIBLE_FRACTION,
-                                              MIN_VISIBLE_PIXELS)
+from gc_mmdet.datasets.synthetic import (MIN_VISIBLE_FRACTION,
+                                         MIN_VISIBLE_PIXELS)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # pycocotools' decode trips a numpy>=2 DeprecationWarning (not ours).
@@ -72,8 +73,9 @@ def test_metainfo():
 
 def test_layout_and_summary(small_ds):
     root, summary = small_ds
+    # the lock that serialises concurrent generation stays (empty)
     assert sorted(os.listdir(root)) == sorted(
-        [MARKER_FILE, 'annotations', 'train', 'val'])
+        [MARKER_FILE, '.gc_mmdet-synthetic.lock', 'annotations', 'train', 'val'])
     assert sorted(os.listdir(osp.join(root, 'annotations'))) == [
         'instances_train.json', 'instances_val.json'
     ]
@@ -103,7 +105,7 @@ def test_same_seed_same_bytes_other_seed_differs(small_ds, tmp_path):
     first = _all_files(root)
     second = _all_files(str(tmp_path / 'b'))
     other = _all_files(str(tmp_path / 'c'))
-    assert len(first) == 2 + 1 + SMALL['num_train'] + SMALL['num_val']
+    assert len(first) == 2 + 2 + SMALL['num_train'] + SMALL['num_val']  # + marker, lock
     assert first.keys() == second.keys()
     for name in first:
         assert first[name] == second[name], name
@@ -336,11 +338,12 @@ def test_ensure_generates_once_and_on_param_change(tmp_path):
         '000000.png', '000001.png'
     ]
 
-    # A data set without its marker (interrupted generation) is redone.
+    # Without its marker the folder is not known to be the generator's own:
+    # it is left alone (interrupted runs keep an incomplete marker instead,
+    # see test_data_safety.py).
     os.remove(osp.join(root, MARKER_FILE))
-    redone = ensure_synthetic_coco(root, **dict(kwargs, seed=1, num_train=2))
-    assert redone['generated']
-    assert read_synthetic_marker(root) is not None
+    with pytest.raises(SyntheticFolderError, match='did not make'):
+        ensure_synthetic_coco(root, **dict(kwargs, seed=1, num_train=2))
 
     with pytest.raises(TypeError):
         ensure_synthetic_coco(root, bogus=1)

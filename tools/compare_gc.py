@@ -9,7 +9,8 @@ present) for baseline, GC and their difference, beside the paper's row and
 mmdet's reference baseline (configs/paper_results.json; the row is guessed
 from the config each run dumped), and writes compare.md, compare.json,
 loss.png, ap.png and grad_norm.png (when GCStatsHook ran) to
-OUT (default GC_WORK_DIR/compare).
+OUT (default GC_WORK_DIR/compare). Files of those names in OUT are replaced only
+when OUT holds an earlier comparison; anything else there is left alone.
 """
 import argparse
 import json
@@ -35,11 +36,14 @@ def main(argv=None) -> None:
     for d in (args.baseline_work_dir, args.gc_work_dir):
         if not osp.isdir(d):
             raise UserError(f'work dir {d}: no such folder')
+    out = args.out or osp.join(args.gc_work_dir, 'compare')
+    from gc_mmdet.tools.compare import OUTPUT_FILES, is_comparison_file
+    from gc_mmdet.utils import check_output_files
+    check_output_files(out, OUTPUT_FILES, 'compare.json', is_comparison_file)
     try:
         cmp = comparison(args.baseline_work_dir, args.gc_work_dir, args.row)
     except (KeyError, FileNotFoundError) as e:
         raise UserError(str(e).strip('"')) from e
-    out = args.out or osp.join(args.gc_work_dir, 'compare')
     os.makedirs(out, exist_ok=True)
     md = to_markdown(cmp)
     print(md)

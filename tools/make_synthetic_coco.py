@@ -1,6 +1,10 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Write the deterministic synthetic COCO instance-segmentation data set.
 
+--out must be a new or empty folder, or one this tool (or a synthetic config)
+wrote before: then only the files its marker lists are replaced. Any other
+folder is refused with an error and left unchanged.
+
 Example::
 
     python tools/make_synthetic_coco.py --out data/synthetic_coco \
@@ -15,6 +19,7 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     from gc_mmdet.datasets import generate_synthetic_coco
+from gc_mmdet.utils.errors import UserError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,7 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         description='Generate the synthetic COCO shapes data set '
         '(same arguments give byte-identical files).')
     parser.add_argument(
-        '--out', required=True, help='root folder of the data set')
+        '--out', required=True,
+        help='root folder of the data set: new, empty, or written by this tool')
     parser.add_argument(
         '--train', type=int, default=64, help='number of training images')
     parser.add_argument(
@@ -61,7 +67,7 @@ def main(argv=None) -> int:
             min_objects=args.min_objects,
             max_objects=args.max_objects,
             rle_fraction=args.rle_fraction)
-    except ValueError as err:
+    except (ValueError, UserError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     print(f'synthetic COCO data set written to {summary["root"]}')

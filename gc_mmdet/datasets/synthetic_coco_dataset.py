@@ -6,8 +6,8 @@ from typing import Optional
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .synthetic_coco import (SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
-                             ensure_synthetic_coco)
+from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
+                        ensure_synthetic_coco)
 
 __all__ = ['SyntheticCocoDataset']
 

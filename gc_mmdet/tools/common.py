@@ -50,6 +50,8 @@ def load_config(args: argparse.Namespace) -> Any:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    from ..utils.work_dir import check_work_dir
+    check_work_dir(cfg.work_dir, args.config)
     ow = cfg.get('optim_wrapper') or {}
     if ow.get('constructor') == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
         try:

@@ -52,6 +52,20 @@ def _delta(a: dict, b: dict) -> dict:
     return {t: {c: b[t][c] - a[t][c] for c in COLS} for t in a if t in b}
 
 
+#: What tools/compare_gc.py writes into its --out folder.
+OUTPUT_FILES = ('compare.md', 'compare.json', 'loss.png', 'ap.png', 'grad_norm.png')
+
+
+def is_comparison_file(path: str) -> bool:
+    """Whether ``path`` is a compare.json that :func:`comparison` made."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {'ours', 'row'} <= set(data)
+
+
 def comparison(baseline_dir: str, gc_dir: str, row: Optional[str] = None,
                rows: Optional[Dict[str, dict]] = None) -> dict:
     """Everything the report shows, as a JSON-serialisable dict."""

@@ -5,6 +5,8 @@ from .errors import UserError
 from .launch import prepare_distributed
 from .pretrained import (check_pretrained_available, find_pretrained,
                          without_pretrained)
+from .work_dir import check_output_files, check_work_dir
 
 __all__ = ['UserError', 'check_datasets', 'check_coco_file', 'prepare_distributed', 'check_pretrained_available',
-           'find_pretrained', 'without_pretrained']
+           'find_pretrained', 'without_pretrained', 'check_work_dir',
+           'check_output_files']

@@ -37,6 +37,23 @@ def _remote(path: str) -> bool:
     return '://' in path
 
 
+def _type_name(ds_type: Any) -> str:
+    return getattr(ds_type, '__name__', ds_type) if ds_type is not None else 'None'
+
+
+def _is_synthetic_type(ds_type: Any) -> bool:
+    """Whether a dataset ``type`` (registry name, scoped name or class) is
+    :class:`~gc_mmdet.datasets.SyntheticCocoDataset` or a subclass."""
+    from ..datasets import SyntheticCocoDataset
+    if isinstance(ds_type, type):
+        return issubclass(ds_type, SyntheticCocoDataset)
+    if not isinstance(ds_type, str):
+        return False
+    from mmdet.registry import DATASETS
+    cls = DATASETS.get(ds_type)
+    return isinstance(cls, type) and issubclass(cls, SyntheticCocoDataset)
+
+
 def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
                     classes: Optional[List[str]] = None) -> dict:
     """Validate one COCO annotation file (and its images, if ``img_dir``).
@@ -90,8 +107,17 @@ def check_datasets(cfg: Any,
             continue
         for ds in _datasets(loader.get('dataset')):
             root = ds.get('data_root')
-            if ds.get('synthetic') is not None:
-                ensure_synthetic_coco(root or '.', **ds['synthetic'])
+            if 'synthetic' in ds:
+                if not _is_synthetic_type(ds.get('type')):
+                    raise UserError(
+                        f'{key}.dataset: synthetic= is understood by '
+                        f"type='SyntheticCocoDataset' only, not by "
+                        f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
+                        'To train on your own data, drop the inherited key by '
+                        'writing the dataset dict with _delete_=True (see the '
+                        'README, "Train on your own COCO data")')
+                if ds['synthetic'] is not None:
+                    ensure_synthetic_coco(root or '.', **ds['synthetic'])
             ann = ds.get('ann_file')
             if not ann or ds.get('backend_args') or _remote(_join(root, ann)):
                 continue

@@ -1,0 +1,126 @@
+"""A small COCO data set with what real data has and the synthetic set lacks:
+non-contiguous category ids, ``iscrowd=1`` regions in uncompressed RLE,
+polygons and compressed RLE mixed, images of different sizes and aspect
+ratios, JPEG and PNG, and an image without annotations."""
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Dict, List
+
+import cv2
+import numpy as np
+from pycocotools import mask as mask_utils
+
+CLASSES = ('apple', 'pear', 'plum')
+CATEGORY_IDS = (3, 7, 12)  # not 1..N, as in COCO (1..90 with gaps)
+
+# (file name, width, height, number of objects); 0 objects: no annotations
+SPLITS = {
+    'train': [('orchard_01.jpg', 160, 120, 3), ('orchard_02.png', 96, 128, 2),
+              ('orchard_03.jpg', 128, 128, 3), ('orchard_04.png', 144, 96, 2),
+              ('orchard_05.jpg', 112, 160, 2), ('empty_01.png', 128, 96, 0)],
+    'val': [('market_01.png', 128, 112, 3), ('market_02.jpg', 96, 144, 2),
+            ('market_03.jpg', 160, 112, 2), ('empty_02.jpg', 112, 112, 0)],
+}
+
+
+def _uncompressed_rle(mask: np.ndarray) -> dict:
+    """COCO's uncompressed RLE (``counts`` a list, column-major runs starting
+    with background), as COCO's own crowd annotations are stored."""
+    flat = mask.astype(np.uint8).flatten(order='F')
+    counts, value, run = [], 0, 0
+    for v in flat:
+        if v == value:
+            run += 1
+        else:
+            counts.append(run)
+            value, run = v, 1
+    counts.append(run)
+    return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': counts}
+
+
+def _annotation(ann_id: int, image_id: int, category_id: int, mask: np.ndarray,
+                encoding: str) -> dict:
+    if encoding == 'polygon':
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        seg = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+        rle = mask_utils.merge(mask_utils.frPyObjects(seg, *mask.shape))
+        crowd = 0
+    elif encoding == 'rle':
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        seg = dict(size=list(rle['size']), counts=rle['counts'].decode('ascii'))
+        crowd = 0
+    else:  # a crowd region, uncompressed RLE
+        seg = _uncompressed_rle(mask)
+        rle = mask_utils.frPyObjects(seg, *mask.shape)
+        crowd = 1
+    return dict(id=ann_id, image_id=image_id, category_id=category_id,
+                segmentation=seg, area=float(mask_utils.area(rle)),
+                bbox=[float(v) for v in mask_utils.toBbox(rle)], iscrowd=crowd)
+
+
+def make_own_coco(root: str, seed: int = 0) -> None:
+    """Write the data set under ``root``: ``annotations/instances_{split}.json``
+    and the images in ``{split}/``."""
+    rng = np.random.default_rng(seed)
+    encodings = ('polygon', 'rle', 'polygon', 'crowd')
+    ann_id = 100  # ids need not start at 1 either
+    for split, images in SPLITS.items():
+        os.makedirs(osp.join(root, split), exist_ok=True)
+        coco = dict(images=[], annotations=[], categories=[
+            dict(id=i, name=n, supercategory='fruit') for i, n in zip(CATEGORY_IDS, CLASSES)])
+        for k, (name, w, h, num) in enumerate(images):
+            image_id = 1000 + 10 * k
+            img = np.full((h, w, 3), rng.integers(40, 200, 3), np.uint8)
+            img = np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+            for j in range(num):
+                label = int(rng.integers(len(CLASSES)))
+                mask = np.zeros((h, w), np.uint8)
+                r = int(rng.integers(12, min(w, h) // 3))
+                cx, cy = int(rng.integers(r, w - r)), int(rng.integers(r, h - r))
+                if label == 0:
+                    cv2.circle(mask, (cx, cy), r, 1, -1)
+                elif label == 1:
+                    cv2.ellipse(mask, (cx, cy), (r, max(r // 2, 4)), 30.0, 0, 360, 1, -1)
+                else:
+                    cv2.rectangle(mask, (cx - r, cy - r), (cx + r, cy + r), 1, -1)
+                img[mask.astype(bool)] = (60 + 70 * label, 200 - 60 * label, 90 + 40 * j)
+                enc = encodings[(k + j) % len(encodings)]
+                coco['annotations'].append(_annotation(
+                    ann_id, image_id, CATEGORY_IDS[label], mask.astype(bool), enc))
+                ann_id += 1
+            assert cv2.imwrite(osp.join(root, split, name), img)
+            coco['images'].append(dict(id=image_id, file_name=name, width=w, height=h))
+        os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+        with open(osp.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
+            json.dump(coco, f)
+
+
+def hash_tree(root: str) -> Dict[str, str]:
+    """sha256 of every file under ``root`` (relative path -> digest), and the
+    folders as entries too, so that an added, removed or changed file or
+    folder shows."""
+    digests = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            digests[osp.relpath(osp.join(dirpath, d), root) + '/'] = 'dir'
+        for name in filenames:
+            path = osp.join(dirpath, name)
+            with open(path, 'rb') as f:
+                digests[osp.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    return digests
+
+
+def own_data_overrides(data_root: str, epochs: int = 1) -> List[str]:
+    """--cfg-options pointing the own-data example config at ``data_root``
+    for a seconds-long run."""
+    data_root = data_root.rstrip('/') + '/'
+    opts = [f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
+            'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
+            f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
+            f'test_evaluator.ann_file={data_root}annotations/instances_val.json']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts.append(f'{loader}.dataset.data_root={data_root}')
+    return opts

@@ -116,11 +116,7 @@ def hash_tree(root: str) -> Dict[str, str]:
 def own_data_overrides(data_root: str, epochs: int = 1) -> List[str]:
     """--cfg-options pointing the own-data example config at ``data_root``
     for a seconds-long run."""
-    data_root = data_root.rstrip('/') + '/'
-    opts = [f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
-            'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
-            f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
-            f'test_evaluator.ann_file={data_root}annotations/instances_val.json']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts.append(f'{loader}.dataset.data_root={data_root}')
-    return opts
+    from _synthetic import data_root_overrides
+    return data_root_overrides(data_root) + [
+        f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
+        'default_hooks.logger.interval=1', 'param_scheduler.0.end=2']

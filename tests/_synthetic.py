@@ -8,23 +8,30 @@ from typing import List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GC_CONFIG = 'configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py'
 BASELINE_CONFIG = 'configs/synthetic/mask-rcnn_r50_fpn_synthetic.py'
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def data_root_overrides(data_root: str) -> List[str]:
+    """--cfg-options pointing every loader and evaluator of a config at the
+    COCO layout under ``data_root``."""
+    data_root = data_root.rstrip('/') + '/'
+    return [f'{loader}.dataset.data_root={data_root}' for loader in LOADERS] + [
+        f'{ev}.ann_file={data_root}annotations/instances_val.json'
+        for ev in ('val_evaluator', 'test_evaluator')]
 
 
 def tiny_overrides(data_root: str, epochs: int = 2, num_train: int = 8,
                    num_val: int = 4, size: int = 128) -> List[str]:
     """--cfg-options that shrink the synthetic config to a seconds-long run
     on its own data set (nothing else changes)."""
-    data_root = data_root.rstrip('/') + '/'
-    opts = [f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
-            f'test_evaluator.ann_file={data_root}annotations/instances_val.json',
-            f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
-            'param_scheduler.0.end=2',  # a warm-up as short as the run
-            'log_processor.window_size=1',  # log each iteration's own loss
-            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones=[{epochs}]',
-            'default_hooks.checkpoint.max_keep_ckpts=-1']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.data_root={data_root}',
-                 f'{loader}.dataset.synthetic.num_train={num_train}',
+    opts = data_root_overrides(data_root) + [
+        f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+        'param_scheduler.0.end=2',  # a warm-up as short as the run
+        'log_processor.window_size=1',  # log each iteration's own loss
+        f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones=[{epochs}]',
+        'default_hooks.checkpoint.max_keep_ckpts=-1']
+    for loader in LOADERS:
+        opts += [f'{loader}.dataset.synthetic.num_train={num_train}',
                  f'{loader}.dataset.synthetic.num_val={num_val}',
                  f'{loader}.dataset.synthetic.size={size}']
     opts += [f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',

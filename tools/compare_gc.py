@@ -37,9 +37,9 @@ def main(argv=None) -> None:
         if not osp.isdir(d):
             raise UserError(f'work dir {d}: no such folder')
     out = args.out or osp.join(args.gc_work_dir, 'compare')
-    from gc_mmdet.tools.compare import OUTPUT_FILES, is_comparison_file
+    from gc_mmdet.tools.compare import OUTPUT_FILES, OWNER_KEYS
     from gc_mmdet.utils import check_output_files
-    check_output_files(out, OUTPUT_FILES, 'compare.json', is_comparison_file)
+    check_output_files(out, OUTPUT_FILES, 'compare.json', OWNER_KEYS)
     try:
         cmp = comparison(args.baseline_work_dir, args.gc_work_dir, args.row)
     except (KeyError, FileNotFoundError) as e:

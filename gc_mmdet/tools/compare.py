@@ -52,18 +52,10 @@ def _delta(a: dict, b: dict) -> dict:
     return {t: {c: b[t][c] - a[t][c] for c in COLS} for t in a if t in b}
 
 
-#: What tools/compare_gc.py writes into its --out folder.
+#: What tools/compare_gc.py writes into its --out folder; compare.json (an
+#: object with these keys) marks the folder as an earlier comparison's.
 OUTPUT_FILES = ('compare.md', 'compare.json', 'loss.png', 'ap.png', 'grad_norm.png')
-
-
-def is_comparison_file(path: str) -> bool:
-    """Whether ``path`` is a compare.json that :func:`comparison` made."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {'ours', 'row'} <= set(data)
+OWNER_KEYS = ('ours', 'row')
 
 
 def comparison(baseline_dir: str, gc_dir: str, row: Optional[str] = None,

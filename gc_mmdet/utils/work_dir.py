@@ -12,10 +12,11 @@ dir that does not exist, is empty, or was written by an earlier run (it has a
 ``last_checkpoint`` or a run folder), and never the folder whose file the
 config dump would replace.
 """
+import json
 import os
 import os.path as osp
 import re
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 from .errors import UserError
 
@@ -61,14 +62,23 @@ def check_work_dir(work_dir: str, config: Optional[str] = None) -> None:
             'Choose a new or empty --work-dir')
 
 
+def _json_with_keys(path: str, keys: Sequence[str]) -> bool:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and set(keys) <= set(data)
+
+
 def check_output_files(out_dir: str, names: Sequence[str], owner: str,
-                       is_ours: Callable[[str], bool], option: str = '--out') -> None:
+                       owner_keys: Sequence[str], option: str = '--out') -> None:
     """Check that a tool may write ``names`` into ``out_dir``.
 
     Files of those names may be replaced only when ``out_dir`` holds the
-    tool's own ``owner`` file from an earlier run (``is_ours(path)``);
-    otherwise an existing one stops the tool before anything is written.
-    Other files in ``out_dir`` are never touched.
+    tool's own ``owner`` JSON file from an earlier run (an object with
+    ``owner_keys``); otherwise an existing one stops the tool before
+    anything is written. Other files in ``out_dir`` are never touched.
 
     Raises:
         UserError: naming the folder and the files that would be replaced.
@@ -77,8 +87,7 @@ def check_output_files(out_dir: str, names: Sequence[str], owner: str,
         return
     if not osp.isdir(out_dir):
         raise UserError(f'{option} {out_dir}: exists and is not a folder')
-    owner_path = osp.join(out_dir, owner)
-    if osp.isfile(owner_path) and is_ours(owner_path):
+    if _json_with_keys(osp.join(out_dir, owner), owner_keys):
         return
     taken = [n for n in names if osp.lexists(osp.join(out_dir, n))]
     if taken:

@@ -1,7 +1,7 @@
-# Train on your own COCO-format data: the demo's synthetic config with the
+# Train on your own COCO-format data: the demo config (make demo) with the
 # data set, its classes and the heads' num_classes changed, nothing else.
 # Folder layout: DATA_ROOT/annotations/instances_{train,val}.json, train/, val/.
-_base_ = '../synthetic/mask-rcnn_r50_fpn_gc_synthetic.py'
+_base_ = '../synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
 
 data_root = 'data/my_coco/'
 # names as in the files' "categories" (their ids may have gaps, as COCO's do)

@@ -31,7 +31,8 @@ def test_every_paper_row_is_covered():
     assert sum(r['table'] == 8 for r in RESULTS.values() if 'variant_of' not in r) == 4
     assert len(set(ALL_CONFIGS)) == 26  # 22 table configs + 4 legacy
     on_disk = {osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-               if '_base_' not in p and 'synthetic' not in p and 'own_data' not in p}
+               if '_base_' not in p and 'synthetic' not in p and 'own_data' not in p
+               and 'beyond_paper' not in p}
     assert on_disk == set(ALL_CONFIGS)
     for row in RESULTS.values():
         for side in ('baseline', 'gc'):
@@ -127,11 +128,14 @@ def test_offline_pretrained_is_reported_at_once(tmp_path):
     assert '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/resnet50.pth' in proc.stderr
 
 
-@pytest.mark.parametrize('model', ['mask-rcnn', 'faster-rcnn'])
-def test_synthetic_pair_differs_only_by_gc(model):
-    test_pair_differs_only_by_gc(f'configs/synthetic/{model}_r50_fpn_synthetic.py',
-                                 f'configs/synthetic/{model}_r50_fpn_gc_synthetic.py')
-    cfg = _load(f'configs/synthetic/{model}_r50_fpn_gc_synthetic.py')
+@pytest.mark.parametrize('baseline,gc_config', [
+    (f'configs/synthetic/{m}_r50_fpn_synthetic.py', f'configs/synthetic/{m}_r50_fpn_gc_synthetic.py')
+    for m in ('mask-rcnn', 'faster-rcnn')] + [
+    ('configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py',
+     'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py')])
+def test_synthetic_pair_differs_only_by_gc(baseline, gc_config):
+    test_pair_differs_only_by_gc(baseline, gc_config)
+    cfg = _load(gc_config)
     assert cfg.model.backbone.init_cfg is None
     assert dict(type='StopOnInvalidLossHook', interval=1) in cfg.custom_hooks
 
@@ -177,3 +181,31 @@ def test_synthetic_model_is_the_table_model(model, table):
         cfg['model']['test_cfg']['rcnn'].pop('mask_thr_binary', None)
     assert syn['model'] == _synthetic_overrides(tab['model'], syn['model'])
     assert syn['model']['train_cfg'] != tab['model']['train_cfg']
+
+
+BEYOND_PAIRS = [(f'configs/beyond_paper/{b}.py', f'configs/beyond_paper/{g}.py') for b, g in (
+    ('retinanet_r50_fpn_1x_coco', 'retinanet_r50_fpn_gc_1x_coco'),
+    ('cascade-mask-rcnn_r50_fpn_1x_coco', 'cascade-mask-rcnn_r50_fpn_gc_1x_coco'),
+    ('dino-4scale_r50_12e_coco', 'dino-4scale_r50_gc_12e_coco'))]
+
+
+@pytest.mark.parametrize('baseline,gc_config', BEYOND_PAIRS)
+def test_beyond_paper_pairs_differ_only_by_gc_and_build(baseline, gc_config):
+    a, b = _load(baseline).to_dict(), _load(gc_config).to_dict()
+    assert b['optim_wrapper'].pop('constructor') == 'GCOptimWrapperConstructor'
+    gc_cfg = b['optim_wrapper'].pop('gc_cfg')
+    assert a == b
+    adaptive = a['optim_wrapper']['optimizer']['type'] == 'AdamW'
+    assert gc_cfg == dict(layers='conv_fc', **({'location': 'update'} if adaptive else {}))
+    cfg = _load(gc_config)
+    assert cfg.custom_imports.imports == ['gc_mmdet']
+    assert dict(type='StopOnInvalidLossHook', interval=1) in cfg.custom_hooks
+    from mmdet.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(without_pretrained(cfg.model))
+        ow = build_optim_wrapper(model, cfg.optim_wrapper)
+    kinds = [t.kind for t in ow.gc_handle.targets]
+    assert kinds.count('conv') > 40
+    if 'dino' in gc_config:
+        assert kinds.count('attention') == 6  # the decoder's self-attention in_proj
+        assert 'not a known layer' not in ow.gc_handle.summary()

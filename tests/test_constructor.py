@@ -127,7 +127,7 @@ def test_summary_is_logged(tmp_path):
     text = (tmp_path / 'log.txt').read_text()
     assert 'Gradient Centralization on 7 tensors' in text
     assert 'conv_transpose: 2 tensors' in text and 'linear: 1 tensors' in text
-    assert 'not a conv/fc weight' in text
+    assert 'bias or norm (1-D)' in text
 
 
 @pytest.mark.parametrize('gc_cfg,exc,match', [

@@ -17,13 +17,24 @@ from .centralize import ChannelLayout
 
 __all__ = [
     'GCTarget', 'GCSelection', 'GCFanInOneWarning', 'select_targets',
-    'LAYERS', 'LAYOUTS'
+    'LAYERS', 'LAYOUTS', 'SKIP_1D', 'SKIP_EMBEDDING', 'SKIP_POSITIONAL', 'SKIP_OTHER'
 ]
 
 #: allowed values of ``gc_cfg.layers``
 LAYERS = ('conv_fc', 'conv')
 #: allowed values of ``gc_cfg.layout``
 LAYOUTS = ('paper', 'reference')
+
+#: Why the paper layout leaves an optimized, trainable parameter alone.
+SKIP_1D = 'bias or norm (1-D)'
+SKIP_EMBEDDING = 'embedding table'
+SKIP_POSITIONAL = 'positional/level embedding'
+SKIP_OTHER = 'other >= 2-D weight (not a known layer)'
+
+# nn.MultiheadAttention's own projection weights: fully-connected weights
+# with one row per output unit, held by the attention module itself.
+_ATTENTION_WEIGHTS = ('in_proj_weight', 'q_proj_weight', 'k_proj_weight',
+                      'v_proj_weight')
 
 
 class GCFanInOneWarning(UserWarning):
@@ -38,7 +49,9 @@ class GCTarget:
     name: str
     param: nn.Parameter
     layout: ChannelLayout
-    kind: str  # 'conv', 'conv_transpose', 'linear' or 'other' (reference layout)
+    # 'conv', 'conv_transpose', 'linear', 'attention' (nn.MultiheadAttention's
+    # projections) or 'other' (reference layout)
+    kind: str
 
 
 @dataclass
@@ -69,6 +82,11 @@ class GCSelection:
             skipped = sum(len(v) for v in self.skipped.values())
             lines.append(f'  skipped {skipped} tensors: ' + '; '.join(
                 f'{len(v)} {reason}' for reason, v in self.skipped.items()))
+        if self.skipped.get(SKIP_OTHER):
+            # never silently dropped: name every unrecognised weight
+            names = self.skipped[SKIP_OTHER]
+            lines.append('  not centralized, not a known layer: ' + ', '.join(names[:8])
+                         + (f' and {len(names) - 8} more' if len(names) > 8 else ''))
         return '\n'.join(lines)
 
 
@@ -82,7 +100,12 @@ def _deform_conv_types() -> Tuple[type, ...]:
     return (DeformConv2d, ModulatedDeformConv2d)
 
 
-def _module_kind(module: nn.Module) -> Optional[str]:
+def _module_kind(module: nn.Module, attr: str) -> Optional[str]:
+    """The kind of layer weight ``module.<attr>`` is, or None."""
+    if isinstance(module, nn.MultiheadAttention):
+        return 'attention' if attr in _ATTENTION_WEIGHTS else None
+    if attr != 'weight':
+        return None
     if isinstance(module, nn.modules.conv._ConvNd):
         return 'conv_transpose' if module.transposed else 'conv'
     if isinstance(module, _deform_conv_types()):
@@ -90,6 +113,18 @@ def _module_kind(module: nn.Module) -> Optional[str]:
     if isinstance(module, nn.Linear):
         return 'linear'
     return None
+
+
+def _skip_reason(module: nn.Module, attr: str, param: Tensor) -> str:
+    """Why the paper layout does not centralize a parameter that is not a
+    conv / fc / attention-projection weight."""
+    if param.dim() < 2:
+        return SKIP_1D
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return SKIP_EMBEDDING
+    if 'embed' in attr.lower():  # e.g. DINO's level_embed, ViT's pos_embed
+        return SKIP_POSITIONAL
+    return SKIP_OTHER
 
 
 def _is_unshaped(param: Tensor) -> bool:
@@ -100,9 +135,13 @@ def _is_unshaped(param: Tensor) -> bool:
             or any(c.__name__ == 'DTensor' for c in cls.__mro__))
 
 
-def _expected_shape(module: nn.Module, kind: str) -> Tuple[int, ...]:
+def _expected_shape(module: nn.Module, kind: str, attr: str) -> Tuple[int, ...]:
     if kind == 'linear':
         return (module.out_features, module.in_features)
+    if kind == 'attention':
+        e = module.embed_dim
+        return {'in_proj_weight': (3 * e, e), 'q_proj_weight': (e, e),
+                'k_proj_weight': (e, module.kdim), 'v_proj_weight': (e, module.vdim)}[attr]
     ks = module.kernel_size
     ks = tuple(ks) if isinstance(ks, (tuple, list)) else (ks, ) * 2
     groups = getattr(module, 'groups', 1)
@@ -123,9 +162,9 @@ def _cannot_interpret(name: str, param: Tensor, module: nn.Module,
         "parameter with paramwise_cfg.custom_keys={...: dict(gc=False)}.")
 
 
-def _paper_layout(name: str, module: nn.Module, kind: str,
+def _paper_layout(name: str, module: nn.Module, kind: str, attr: str,
                   param: Tensor) -> ChannelLayout:
-    expected = _expected_shape(module, kind)
+    expected = _expected_shape(module, kind, attr)
     if _is_unshaped(param) or tuple(param.shape) != expected:
         raise _cannot_interpret(name, param, module, expected)
     if kind == 'conv_transpose':
@@ -147,7 +186,12 @@ def select_targets(model: nn.Module,
         layers: ``'conv_fc'`` (convolutions and fully-connected layers, the
             reference SGD_GC) or ``'conv'`` (convolutions only, SGD_GCC).
         layout: ``'paper'``: the ``weight`` of every conv / deformable conv /
-            transposed conv / Linear module, centralized per output channel.
+            transposed conv / Linear module and the projection weights of
+            every ``nn.MultiheadAttention`` (``in_proj_weight``, or
+            ``q/k/v_proj_weight``), centralized per output channel;
+            embeddings, biases, norms and positional/level embeddings are
+            skipped, and any other >= 2-D weight is skipped and named in the
+            summary.
             ``'reference'``: the reference code's rule: every optimized tensor
             with ``ndim > 1`` (``conv_fc``) or ``ndim > 3`` (``conv``),
             centralized over all dims but dim 0.
@@ -178,7 +222,7 @@ def select_targets(model: nn.Module,
     sel = GCSelection()
     for name, p in model.named_parameters():
         module, attr = owner[id(p)]
-        kind = _module_kind(module) if attr == 'weight' else None
+        kind = _module_kind(module, attr)
         if id(p) not in optimized:
             sel.skip('not optimized', name)
             continue
@@ -196,12 +240,12 @@ def select_targets(model: nn.Module,
             kind = kind or 'other'
         else:
             if kind is None:
-                sel.skip('not a conv/fc weight', name)
+                sel.skip(_skip_reason(module, attr, p), name)
                 continue
-            if layers == 'conv' and kind == 'linear':
+            if layers == 'conv' and kind in ('linear', 'attention'):
                 sel.skip('fc (layers=conv)', name)
                 continue
-            ch_layout = _paper_layout(name, module, kind, p)
+            ch_layout = _paper_layout(name, module, kind, attr, p)
         if id(p) in excluded:
             sel.skip('gc=False', name)
             continue

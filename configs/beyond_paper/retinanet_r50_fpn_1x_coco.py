@@ -1,0 +1,2 @@
+# RetinaNet R50-FPN 1x on COCO: mmdet's config, baseline of the GC pair.
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', '../_base_/gc_mmdet_runtime.py']

@@ -18,7 +18,7 @@ def test_the_zoo_spans_the_families():
 
 @pytest.mark.parametrize('family,config', ZOO, ids=[c.split('/')[-1] for _, c in ZOO])
 def test_one_gc_step(family, config):
-    row = sweep_config(config)
+    row = sweep_config(config, family)
     print(row)
     assert row['loss'] == row['loss'] and abs(row['loss']) < float('inf'), row
     assert row['moved'] > 0 and not row['broken'], row

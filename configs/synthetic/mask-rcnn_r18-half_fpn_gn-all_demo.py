@@ -57,7 +57,7 @@ model = dict(
 
 # ------------------------------------------------------------------ schedule
 max_epochs = 7  # 200 iterations of 4 images each
-train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)  # and after the last epoch
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),

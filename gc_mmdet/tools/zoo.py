@@ -13,7 +13,7 @@ import torch
 
 from .coverage import build_selection, channel_drift, load_with_gc
 
-__all__ = ['ZOO', 'sweep_config', 'to_markdown']
+__all__ = ['ZOO', 'NOT_ASSERTED', 'sweep_config', 'to_markdown', 'image_size']
 
 #: (family, mmdet config) swept by tests/test_zoo_sweep.py and
 #: tools/gc_zoo_sweep.py.
@@ -32,23 +32,37 @@ ZOO: List[Tuple[str, str]] = [
     ('anchor-free', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'),
     ('anchor-free', 'centernet/centernet_r18_8xb16-crop512-140e_coco.py'),
     ('query-based', 'detr/detr_r50_8xb2-150e_coco.py'),
-    ('query-based', 'deformable_detr/deformable-detr_r50_16xb2-50e_coco.py'),
     ('query-based', 'dino/dino-4scale_r50_8xb2-12e_coco.py'),
-    ('query-based', 'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py'),
     ('instance seg', 'solov2/solov2_r50_fpn_1x_coco.py'),
     ('instance seg', 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py'),
     ('instance seg', 'mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'),
 ]
 
+#: Tried by tools/gc_zoo_sweep.py and reported in its table, but not asserted:
+#: one step of these from random weights on this synthetic batch does not
+#: test GC (family, config, why).
+NOT_ASSERTED: List[Tuple[str, str, str]] = [
+    ('query-based', 'deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+     'a random-init loss of ~2e4 clipped to norm 0.1 (its clip_grad) gives AdamW steps below '
+     'float32 resolution for most weights: 38 of 135 moved in one run, none in another'),
+    ('query-based', 'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+     "mmcv's CPU RoIAlign asserts (roi_width >= 0) on the random-init proposal boxes"),
+]
 
-def _batch(num_classes: int, size: int = 128) -> dict:
+
+def image_size(family: str) -> int:
+    """Side of the synthetic images: two-stage query selection (DINO's 900
+    queries) needs more encoder positions than 128 px give."""
+    return 256 if family == 'query-based' else 128
+
+
+def _batch(num_classes: int, size: int, with_mask: bool) -> dict:
     from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
     return demo_mm_inputs(batch_size=2, image_shapes=(3, size, size), num_items=[3, 2],
-                          num_classes=num_classes, with_mask=True)
+                          num_classes=num_classes, with_mask=with_mask)
 
 
-def sweep_config(name: str, tol: float = 1e-3) -> Dict:
+def sweep_config(name: str, family: str, tol: float = 1e-3) -> Dict:
     """One training step of mmdet config ``name`` with GC; see module doc.
 
     Returns:
@@ -58,6 +72,7 @@ def sweep_config(name: str, tol: float = 1e-3) -> Dict:
         weights moved, seconds, and ``ok``.
     """
     start = time.time()
+    torch.manual_seed(0)  # the model's random init, then the batch
     cfg, _ = load_with_gc('mmdet::' + name)
     cfg.optim_wrapper.pop('type', None)  # AmpOptimWrapper needs a GPU
     cfg.optim_wrapper.type = 'OptimWrapper'
@@ -69,13 +84,15 @@ def sweep_config(name: str, tol: float = 1e-3) -> Dict:
     model.train()
     num_classes = 3
     before = {t.name: t.param.detach().clone() for t in sel.targets}
-    log_vars = model.train_step(_batch(num_classes), wrapper)
+    with_mask = family == 'instance seg' or 'mask' in name.split('/')[-1]
+    log_vars = model.train_step(_batch(num_classes, image_size(family), with_mask), wrapper)
     loss = float(log_vars['loss'])
     checks = {t.name: channel_drift(t.layout, before[t.name], t.param, tol)
               for t in sel.targets}
     moved = [n for n, c in checks.items() if c['moved'] > 0]
     # a weight without gradient in this step (and no weight decay) stays put
     broken = [n for n in moved if not checks[n]['holds']]
+    nonfinite = [t.name for t in sel.targets if not torch.isfinite(t.param).all()]
     worst = max(moved, key=lambda n: checks[n]['ratio'], default='-')
     kinds, numels = Counter(), Counter()
     for t in sel.targets:
@@ -97,26 +114,35 @@ def sweep_config(name: str, tol: float = 1e-3) -> Dict:
                unknown=list(sel.skipped.get(SKIP_OTHER, [])),
                unaccounted=unaccounted, loss=loss, worst_layer=worst,
                worst_ratio=checks[worst]['ratio'] if moved else None,
-               moved=len(moved), broken=broken, seconds=time.time() - start)
-    row['ok'] = (math.isfinite(loss) and len(moved) > 0 and not broken and not unaccounted)
+               moved=len(moved), broken=broken, nonfinite=nonfinite,
+               seconds=time.time() - start)
+    row['ok'] = (math.isfinite(loss) and len(moved) > 0 and not broken and not unaccounted
+                 and not nonfinite)
     return row
 
 
-def to_markdown(rows: List[Dict], families: Dict[str, str]) -> str:
+def to_markdown(rows: List[Dict], families: Dict[str, str],
+                notes: Dict[str, str] = None) -> str:
     lines = ['| family | config (mmdet 3.3) | optimizer, gc location | GC tensors / params '
              '| skipped by reason | step checked |',
              '|---|---|---|---|---|---|']
     for r in rows:
         if 'error' in r:
             lines.append(f'| {families[r["config"]]} | `{r["config"]}` | - | - | - | '
-                         f'**not built on CPU**: {r["error"]} |')
+                         f'**failed on CPU**: {r["error"]} |')
             continue
         kinds = ', '.join(f'{k} {r["tensors"][k]}' for k in sorted(r['tensors']))
         total_t, total_p = sum(r['tensors'].values()), sum(r['params'].values())
         skipped = ', '.join(f'{v} {k}' for k, v in r['skipped'].items())
         check = (f'loss {r["loss"]:.2f}; {r["moved"]}/{total_t} moved, channel means kept'
-                 if r['ok'] else f'✗ loss {r["loss"]:.2f}; broken: {", ".join(r["broken"][:3])}')
+                 if r['ok'] else f'✗ loss {r["loss"]:.2f}; ' + (
+                     f'{len(r["nonfinite"])} weights not finite after the step'
+                     if r['nonfinite'] else f'broken: {", ".join(r["broken"][:3])}'))
         lines.append(f'| {families[r["config"]]} | `{r["config"]}` | {r["optimizer"]}, '
                      f'{r["gc_cfg"].get("location", "grad")} | {total_t} / {total_p:,} ({kinds}) '
                      f'| {skipped} | {check} |')
+    notes = notes or {}
+    if notes:
+        lines += ['', 'Not asserted by the test (why):', '']
+        lines += [f'- `{name}`: {why}' for name, why in notes.items()]
     return '\n'.join(lines) + '\n'

@@ -93,6 +93,9 @@ def format_metrics(metrics: Dict[str, float]) -> str:
         if any(k in metrics for k in keys):
             lines.append(f'| {task} | ' + ' | '.join(
                 f'{metrics[k]:.3f}' if k in metrics else '-' for k in keys) + ' |')
+    if len(lines) == 2:  # mmdet's CocoMetric returns nothing for empty predictions
+        return ('no COCO AP: the model predicted nothing above its score threshold '
+                '(model.test_cfg.rcnn.score_thr); an untrained model often does')
     return '\n'.join(lines)
 
 

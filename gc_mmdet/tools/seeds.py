@@ -6,6 +6,7 @@ import math
 import os.path as osp
 from typing import Dict, List, Mapping, Sequence
 
+from ..utils.errors import UserError
 from .visualize import TASK_LABELS, ap_by_iteration
 
 __all__ = ['final_ap', 'summarize', 'verdict', 'verdict_line', 'to_markdown',
@@ -40,7 +41,8 @@ def final_ap(work_dir: str) -> Dict[str, float]:
     """The last evaluation's box and mask AP of a run."""
     curves = ap_by_iteration(work_dir)
     if not curves:
-        raise FileNotFoundError(f'{work_dir}: no evaluation found')
+        raise UserError(f'{work_dir}: no COCO evaluation in its logs (an evaluation whose '
+                        'predictions were all below test_cfg.rcnn.score_thr logs none)')
     return {task: ys[-1] for task, (_, ys) in curves.items()}
 
 

@@ -249,14 +249,18 @@ def test_train_refuses_to_dump_over_its_own_config(tmp_path):
     assert hash_tree(str(exp)) == before
 
 
-def test_compare_refuses_to_overwrite_user_files(tmp_path):
+def test_compare_tools_refuse_to_overwrite_user_files(tmp_path):
     out = tmp_path / 'figures'
     out.mkdir()
     (out / 'loss.png').write_bytes(b'my own plot')
+    (out / 'summary.md').write_text('my own summary')
     before = hash_tree(str(out))
     runs = [tmp_path / 'a', tmp_path / 'b']
     for r in runs:
         r.mkdir()
     proc = run(tool_cmd('compare_gc.py', *map(str, runs), '--out', str(out)))
     assert proc.returncode == 2 and 'would overwrite loss.png' in proc.stderr
+    # before any training starts
+    proc = run(tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', str(out)))
+    assert proc.returncode == 2 and 'would overwrite summary.md' in proc.stderr
     assert hash_tree(str(out)) == before

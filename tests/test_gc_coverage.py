@@ -47,3 +47,27 @@ def test_verify_fails_on_a_baseline_run_naming_a_layer(trained_baseline):
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     line = [l for l in proc.stdout.splitlines() if l.startswith('GC constraint violated')][0]
     assert 'of 63 covered weights; worst: ' in line and '.weight changed its channel means' in line
+
+
+@pytest.mark.parametrize('name,attention,embeddings,positional', [
+    ('detr/detr_r50_8xb2-150e_coco.py',
+     [f'{part}.layers.{i}.self_attn.attn.in_proj_weight' for part in ('encoder', 'decoder')
+      for i in range(6)] + [f'decoder.layers.{i}.cross_attn.attn.in_proj_weight' for i in range(6)],
+     ['query_embedding.weight'], []),
+    ('dino/dino-4scale_r50_8xb2-12e_coco.py',
+     [f'decoder.layers.{i}.self_attn.attn.in_proj_weight' for i in range(6)],
+     ['query_embedding.weight', 'dn_query_generator.label_embedding.weight'], ['level_embed']),
+])
+def test_detr_and_dino_attention_is_covered_and_embeddings_are_not(
+        name, attention, embeddings, positional):
+    from gc_mmdet.gc.selection import SKIP_EMBEDDING, SKIP_OTHER, SKIP_POSITIONAL
+    from gc_mmdet.tools.coverage import build_selection, load_with_gc
+    cfg, _ = load_with_gc('mmdet::' + name)
+    _, wrapper = build_selection(cfg)
+    sel = wrapper.gc_handle.selection
+    assert sorted(t.name for t in sel.targets if t.kind == 'attention') == sorted(attention)
+    assert sel.skipped[SKIP_EMBEDDING] == embeddings
+    assert sel.skipped.get(SKIP_POSITIONAL, []) == positional
+    assert SKIP_OTHER not in sel.skipped
+    covered = {t.name for t in sel.targets}
+    assert not covered & set(embeddings + positional)

@@ -32,7 +32,6 @@ ZOO: List[Tuple[str, str]] = [
     ('anchor-free', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'),
     ('anchor-free', 'centernet/centernet_r18_8xb16-crop512-140e_coco.py'),
     ('query-based', 'detr/detr_r50_8xb2-150e_coco.py'),
-    ('query-based', 'dino/dino-4scale_r50_8xb2-12e_coco.py'),
     ('instance seg', 'solov2/solov2_r50_fpn_1x_coco.py'),
     ('instance seg', 'rtmdet/rtmdet-ins_tiny_8xb32-300e_coco.py'),
     ('instance seg', 'mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'),
@@ -45,6 +44,10 @@ NOT_ASSERTED: List[Tuple[str, str, str]] = [
     ('query-based', 'deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
      'a random-init loss of ~2e4 clipped to norm 0.1 (its clip_grad) gives AdamW steps below '
      'float32 resolution for most weights: 38 of 135 moved in one run, none in another'),
+    ('query-based', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
+     'the same: a random-init loss of ~3.7e4 (gradient norm ~1.5e5) clipped to norm 0.1 left '
+     'every weight unchanged in 1 of 4 runs here; its attention and embedding coverage is '
+     'asserted by name in tests/test_gc_coverage.py'),
     ('query-based', 'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
      "mmcv's CPU RoIAlign asserts (roi_width >= 0) on the random-init proposal boxes"),
 ]
@@ -137,7 +140,8 @@ def to_markdown(rows: List[Dict], families: Dict[str, str],
         check = (f'loss {r["loss"]:.2f}; {r["moved"]}/{total_t} moved, channel means kept'
                  if r['ok'] else f'✗ loss {r["loss"]:.2f}; ' + (
                      f'{len(r["nonfinite"])} weights not finite after the step'
-                     if r['nonfinite'] else f'broken: {", ".join(r["broken"][:3])}'))
+                     if r['nonfinite'] else 'no covered weight moved' if not r['moved']
+                     else f'broken: {", ".join(r["broken"][:3])}'))
         lines.append(f'| {families[r["config"]]} | `{r["config"]}` | {r["optimizer"]}, '
                      f'{r["gc_cfg"].get("location", "grad")} | {total_t} / {total_p:,} ({kinds}) '
                      f'| {skipped} | {check} |')

@@ -46,7 +46,7 @@ NOT_ASSERTED: List[Tuple[str, str, str]] = [
      'float32 resolution for most weights: 38 of 135 moved in one run, none in another'),
     ('query-based', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
      'the same: a random-init loss of ~3.7e4 (gradient norm ~1.5e5) clipped to norm 0.1 left '
-     'every weight unchanged in 1 of 4 runs here; its attention and embedding coverage is '
+     'every covered weight unchanged in 2 of 5 runs here; its attention and embedding coverage is '
      'asserted by name in tests/test_gc_coverage.py'),
     ('query-based', 'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
      "mmcv's CPU RoIAlign asserts (roi_width >= 0) on the random-init proposal boxes"),

@@ -6,8 +6,9 @@
 # Creates .venv/ at the repository root (or uses GC_MMDET_ENV) and installs
 # torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 built from
 # source with its compiled ops, mmdet 3.3.0, pycocotools, gc_mmdet (editable)
-# and the test tools. Every step is skipped when already done; a ready
-# environment returns in seconds.
+# with the test tools and faster-coco-eval (the tests and fast-eval extras).
+# Every step is skipped when already done; a ready environment returns in
+# seconds.
 #
 # Environment variables:
 #   GC_MMDET_ENV        use this existing environment (a venv or conda prefix
@@ -51,13 +52,17 @@ fi
 PY="$ENV_DIR/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
 
+# What a complete environment imports: the stack, the test tools and the
+# fast-eval extra (faster-coco-eval), which CI and the tests use.
+IMPORT_CHECK="import mmcv.ops, mmdet, gc_mmdet, pytest, faster_coco_eval"
+
 # The stamp records what this script and pyproject.toml looked like when the
 # environment was last completed; if both are unchanged and the stack imports,
 # there is nothing to do.
 STAMP="$ENV_DIR/.gc_mmdet_setup"
 want_stamp="$(cat "$ROOT/tools/setup.sh" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] &&
-   "$PY" -c "import mmcv.ops, mmdet, gc_mmdet, pytest" >/dev/null 2>&1; then
+   "$PY" -c "$IMPORT_CHECK" >/dev/null 2>&1; then
   log "environment $ENV_DIR is ready ($(( $(date +%s) - start ))s)"
   exit 0
 fi
@@ -146,9 +151,9 @@ fi
 
 # ---------------------------------------------------------------- the rest
 have mmdet 3.0 3.4 || "${PIP[@]}" install "$MMDET_PIN"
-log "installing gc_mmdet (editable) with test extras"
-"${PIP[@]}" install -q -e "$ROOT[tests]"
+log "installing gc_mmdet (editable) with the tests and fast-eval extras"
+"${PIP[@]}" install -q -e "$ROOT[tests,fast-eval]"
 
-"$PY" -c "import mmcv.ops, mmdet, gc_mmdet, pytest" || die "the installed stack does not import"
+"$PY" -c "$IMPORT_CHECK" || die "the installed stack does not import"
 echo "$want_stamp" > "$STAMP"
 log "environment $ENV_DIR is ready ($(( $(date +%s) - start ))s)"

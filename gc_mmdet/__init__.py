@@ -10,6 +10,7 @@ from .compat.torch_load import allow_mmengine_checkpoints
 from .gc import (GCFanInOneWarning, GCHandle, GCOptimWrapperConstructor,
                  attach, centralize_)
 from .datasets import SyntheticCocoDataset
+from .evaluation import BackendCocoMetric
 from .hooks import DeterministicResumeHook, GCStatsHook
 
 __version__ = '0.1.0'
@@ -19,6 +20,6 @@ allow_mmengine_checkpoints()
 __all__ = [
     'attach', 'centralize_', 'GCHandle', 'GCOptimWrapperConstructor',
     'GCFanInOneWarning', 'GCStatsHook', 'DeterministicResumeHook',
-    'SyntheticCocoDataset', 'allow_mmengine_checkpoints',
+    'SyntheticCocoDataset', 'BackendCocoMetric', 'allow_mmengine_checkpoints',
     '__version__'
 ]

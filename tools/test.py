@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
-"""Evaluate a checkpoint: COCO bbox (and segm) AP through pycocotools.
+"""Evaluate a checkpoint: COCO bbox (and segm) AP through pycocotools, or
+faster-coco-eval with ``--eval-backend faster``.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
-        [--show-dir DIR] [--cfg-options ...] [--launcher pytorch]
+        [--show-dir DIR] [--eval-backend pycocotools|faster]
+        [--cfg-options ...] [--launcher pytorch]
 
 Prints the AP table and writes it as JSON to WORK_DIR/metrics.json.
 """
@@ -15,6 +17,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from gc_mmdet.evaluation.backends import EVAL_BACKENDS  # noqa: E402
 from gc_mmdet.tools.common import (add_common_args, format_metrics,  # noqa: E402
                                    load_config, run_cli)
 
@@ -26,6 +29,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='dump the raw predictions to this pickle file')
     parser.add_argument('--show-dir', help='draw predictions into images under '
                         'WORK_DIR/TIMESTAMP/SHOW_DIR')
+    parser.add_argument('--eval-backend', choices=EVAL_BACKENDS,
+                        help='COCO evaluator: every CocoMetric of test_evaluator becomes '
+                        'a BackendCocoMetric with this eval_backend ("faster": '
+                        'faster-coco-eval, same numbers; default: as the config says)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -36,6 +43,10 @@ def main(argv=None) -> None:
     if not osp.isfile(args.checkpoint):
         raise UserError(f'checkpoint {args.checkpoint}: no such file')
     cfg = load_config(args)
+    if args.eval_backend:
+        from gc_mmdet.evaluation import with_eval_backend
+        cfg.test_evaluator = with_eval_backend(cfg.test_evaluator, args.eval_backend,
+                                               option='--eval-backend')
     cfg.load_from = args.checkpoint
     # no pretrained weights are needed: the checkpoint has everything
     cfg.model = without_pretrained(cfg.model)

@@ -35,7 +35,9 @@ def load_config(args: argparse.Namespace) -> Any:
     validate gc_cfg now rather than when the optimizer is built."""
     if not osp.isfile(args.config):
         raise UserError(f'config {args.config}: no such file')
-    if 'LOCAL_RANK' not in os.environ:
+    if args.launcher == 'pytorch' and 'LOCAL_RANK' not in os.environ:
+        # torch.distributed.launch passes --local-rank instead; Slurm's and
+        # MPI's local rank is read from their own variables when launching
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     import gc_mmdet  # noqa: F401  (registers GC modules, checkpoint shim)
     from mmengine.config import Config

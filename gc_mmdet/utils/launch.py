@@ -7,6 +7,19 @@ its default DDP wrapper passes ``device_ids=[local_rank]``; both fail on a
 CPU-only machine. On such a machine :func:`prepare_distributed` creates a
 gloo process group itself (mmengine then skips its own ``init_dist``) and
 asks for a DDP wrapper without device ids. With CUDA nothing is changed.
+
+Every distributed layout also gets the same intra-op thread count
+(:func:`same_thread_count`): torchrun sets ``OMP_NUM_THREADS=1`` only when a
+node runs several processes, so 2 nodes x 1 process would otherwise run each
+process on all cores and sum in a different order than 1 node x 2 processes.
+
+Evaluation results are gathered over the process group
+(:func:`collect_over_network`), not through mmengine's default
+``collect_device='cpu'``, which has every rank pickle its part into
+``./.dist_test/tmpXXXX`` relative to its own working directory: on nodes
+that do not share that directory rank 0 stops with ``FileNotFoundError:
+.dist_test/... is not an shared directory``, and it leaves a ``.dist_test``
+folder in the user's working directory.
 """
 import os
 import subprocess
@@ -15,7 +28,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ['prepare_distributed']
+__all__ = ['collect_over_network', 'prepare_distributed', 'same_thread_count']
 
 
 def _slurm_env() -> None:
@@ -25,8 +38,11 @@ def _slurm_env() -> None:
     os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
     if 'MASTER_ADDR' not in os.environ:
         nodes = os.environ['SLURM_NODELIST']
-        os.environ['MASTER_ADDR'] = subprocess.getoutput(
-            f'scontrol show hostname {nodes} | head -n1')
+        # the first host of the job; stdout only, so that nothing scontrol
+        # prints on stderr can end up in the address
+        hosts = subprocess.run(['scontrol', 'show', 'hostname', nodes], check=True,
+                               stdout=subprocess.PIPE, text=True).stdout.split()
+        os.environ['MASTER_ADDR'] = hosts[0]
     os.environ.setdefault('MASTER_PORT', '29500')
 
 
@@ -36,6 +52,43 @@ def _mpi_env() -> None:
     os.environ.setdefault('LOCAL_RANK', os.environ['OMPI_COMM_WORLD_LOCAL_RANK'])
     os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
     os.environ.setdefault('MASTER_PORT', '29500')
+
+
+def same_thread_count() -> int:
+    """Give this process ``OMP_NUM_THREADS`` intra-op threads, 1 when unset.
+
+    torchrun's own rule (1 thread when a node runs several processes) becomes
+    the rule for every layout and launcher, so that 1 node x 2 processes,
+    2 nodes x 1 process and a Slurm job give bit-identical weights. A value
+    the user exports is kept.
+
+    Returns:
+        int: the thread count now in use.
+    """
+    threads = int(os.environ.setdefault('OMP_NUM_THREADS', '1'))
+    os.environ.setdefault('MKL_NUM_THREADS', str(threads))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def collect_over_network(cfg: Any) -> None:
+    """Gather every evaluator's results over the process group.
+
+    Sets ``collect_device='gpu'`` on the metrics of ``val_evaluator`` and
+    ``test_evaluator`` that name neither a ``collect_device`` nor a
+    ``collect_dir`` (a shared folder the user chose). Despite its name, mmengine's
+    ``'gpu'`` mode is ``all_gather_object`` on the process group's device:
+    CUDA tensors with NCCL, CPU tensors with gloo; no file is written.
+    """
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(key)
+        if not evaluator:
+            continue
+        if isinstance(evaluator, dict) and 'metrics' in evaluator:
+            evaluator = evaluator['metrics']  # an Evaluator config
+        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+            if isinstance(metric, dict) and 'collect_dir' not in metric:
+                metric.setdefault('collect_device', 'gpu')
 
 
 def prepare_distributed(cfg: Any, launcher: str) -> bool:
@@ -48,7 +101,11 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
     Returns:
         bool: True when the CPU (gloo) path was taken.
     """
-    if launcher == 'none' or torch.cuda.is_available():
+    if launcher == 'none':
+        return False
+    same_thread_count()
+    collect_over_network(cfg)
+    if torch.cuda.is_available():
         return False
     if not dist.is_initialized():
         if launcher == 'slurm':

@@ -1,0 +1,170 @@
+"""Distributed training and evaluation on one CPU host, through the real
+launch scripts: 1 node x 2 processes, 2 torchrun "nodes" x 1 process, a
+Slurm job (stand-in ``srun``), and 2-rank evaluation against 1-rank."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from _synthetic import GC_CONFIG, ROOT, run, tiny_overrides, tool_cmd
+
+pytestmark = pytest.mark.slow
+
+RANK_STATE_CONFIG = osp.join(ROOT, 'tests', 'configs', 'synthetic_rank_state.py')
+FAKE_SLURM = osp.join(ROOT, 'tests', 'helpers', 'fake_slurm')
+
+
+def _env(**extra):
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=ROOT, **extra)
+    env.pop('OMP_NUM_THREADS', None)  # as a new user's shell: the launcher decides
+    env.pop('MKL_NUM_THREADS', None)
+    return env
+
+
+def _train_cmd(script, nproc, work_dir, data_root):
+    return ['bash', osp.join(ROOT, 'tools', script), RANK_STATE_CONFIG, str(nproc),
+            '--work-dir', work_dir, '--cfg-options', *tiny_overrides(data_root, epochs=1)]
+
+
+def _after(work_dir):
+    return [torch.load(osp.join(work_dir, f'rank{r}_after.pth')) for r in (0, 1)]
+
+
+def _launch_info(work_dir):
+    return [json.load(open(osp.join(work_dir, f'rank{r}_launch.json'))) for r in (0, 1)]
+
+
+def _assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.fixture(scope='module')
+def one_node(synthetic_root, tmp_path_factory):
+    """tools/dist_train.sh CONFIG 2: one node, two processes."""
+    work_dir = str(tmp_path_factory.mktemp('one_node_x2'))
+    proc = subprocess.run(_train_cmd('dist_train.sh', 2, work_dir, synthetic_root),
+                          cwd=ROOT, env=_env(PORT='29517'), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return work_dir
+
+
+def test_two_process_ddp_on_cpu(one_node):
+    """Identical weights on both ranks, and GC acted on the all-reduced
+    gradient (per-channel weight means unchanged while the weights moved)."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from gc_mmdet.gc import channel_mean, select_targets
+
+    # both ranks saw half the batches each: 8 images / (2 ranks x 2) = 2 iters
+    ckpt = torch.load(osp.join(one_node, 'epoch_1.pth'), map_location='cpu')
+    assert ckpt['meta']['iter'] == 2
+    before = [torch.load(osp.join(one_node, f'rank{r}_before.pth')) for r in (0, 1)]
+    after = _after(one_node)
+    _assert_same_weights(after[0], after[1])
+    _assert_same_weights(before[0], before[1])
+    assert [i['world_size'] for i in _launch_info(one_node)] == [2, 2]
+
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, GC_CONFIG))
+    model = MODELS.build(cfg.model)
+    targets = select_targets(model, list(model.parameters())).targets
+    assert len(targets) == 63
+    moved = 0
+    for t in targets:
+        w0, w1 = before[0][t.name], after[0][t.name]
+        moved += int(not torch.equal(w0, w1))
+        torch.testing.assert_close(channel_mean(w1, t.layout), channel_mean(w0, t.layout),
+                                   rtol=0, atol=2e-6, msg=t.name)
+    assert moved == len(targets)
+
+
+@pytest.mark.parametrize('attempt', [1, 2, 3])
+def test_two_nodes_equal_one_node_of_two(one_node, synthetic_root, tmp_path, attempt):
+    """The README's multi-node command, two "nodes" of one process on this
+    host: every launch succeeds and ends bit-identical to 1 node x 2.
+
+    Node 1 runs in a working directory of its own, as on another machine
+    (mmengine's default result collection wrote its parts under ./.dist_test
+    of each rank's cwd, and rank 1 died with FileNotFoundError there). No
+    OMP_NUM_THREADS is exported (torchrun sets 1 only for several processes
+    per node; the weights then differed by up to 6e-6)."""
+    work_dir, node1_cwd = str(tmp_path / 'two_nodes'), tmp_path / 'node1_cwd'
+    node1_cwd.mkdir()
+    port = str(29530 + attempt)
+    procs = [subprocess.Popen(
+        _train_cmd('dist_train.sh', 1, work_dir, synthetic_root),
+        cwd=ROOT if node == 0 else str(node1_cwd),
+        env=_env(NNODES='2', NODE_RANK=str(node), MASTER_ADDR='127.0.0.1', PORT=port),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for node in (0, 1)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for node, (p, out) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0, f'node {node}:\n{out[-3000:]}'
+    after, reference = _after(work_dir), _after(one_node)
+    for rank in (0, 1):
+        _assert_same_weights(after[rank], reference[rank])
+    info = _launch_info(work_dir)
+    assert [(i['rank'], i['world_size'], i['threads']) for i in info] == [(0, 2, 1), (1, 2, 1)]
+    assert not osp.exists(osp.join(ROOT, '.dist_test')) and not list(node1_cwd.iterdir())
+
+
+def test_slurm_script_on_two_pretend_nodes(one_node, synthetic_root, tmp_path):
+    """tools/slurm_train.sh under a stand-in srun (2 tasks, 1 per node): srun
+    gets the options the script promises, every task gets the rank and world
+    size mmengine reads, and the weights equal 1 node x 2 processes."""
+    work_dir, log = str(tmp_path / 'slurm'), str(tmp_path / 'srun_log')
+    os.makedirs(log)
+    env = _env(PATH=FAKE_SLURM + os.pathsep + os.environ['PATH'], FAKE_SLURM_LOG=log,
+               GPUS='2', GPUS_PER_NODE='1', CPUS_PER_TASK='1', MASTER_PORT='29541')
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'slurm_train.sh'), 'debug', 'gc-test',
+         RANK_STATE_CONFIG, work_dir, '--cfg-options',
+         *tiny_overrides(synthetic_root, epochs=1)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    srun = json.load(open(osp.join(log, 'srun.json')))
+    assert (srun['args']['ntasks'], srun['args']['ntasks_per_node']) == (2, 1)
+    assert srun['args']['partition'] == 'debug' and srun['args']['job_name'] == 'gc-test'
+    assert srun['args']['kill_on_bad_exit'] == 1
+    command = srun['args']['command']
+    assert command[:2] == [sys.executable, '-u'] and command[2].endswith('tools/train.py')
+    assert '--launcher' in command and command[command.index('--launcher') + 1] == 'slurm'
+    info = _launch_info(work_dir)
+    for rank, seen in enumerate(info):
+        assert (seen['rank'], seen['world_size'], seen['threads']) == (rank, 2, 1)
+        assert seen['env'] == dict(RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK='0',
+                                   MASTER_ADDR='127.0.0.1', MASTER_PORT='29541',
+                                   OMP_NUM_THREADS='1')
+    after, reference = _after(work_dir), _after(one_node)
+    for rank in (0, 1):
+        _assert_same_weights(after[rank], reference[rank])
+
+
+def test_slurm_variables_become_torch_ones(tmp_path):
+    """Each task's SLURM_* variables become RANK / WORLD_SIZE / LOCAL_RANK /
+    MASTER_ADDR (the first host of the node list, through scontrol)."""
+    log, ntasks, per_node = str(tmp_path), 4, 2  # 2 nodes of 2 tasks
+    probe = ('import json, os, sys; from gc_mmdet.utils.launch import _slurm_env; '
+             '_slurm_env(); print(json.dumps({k: os.environ[k] for k in '
+             '("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}))')
+    env = _env(PATH=FAKE_SLURM + os.pathsep + os.environ['PATH'], FAKE_SLURM_LOG=log)
+    for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
+        env.pop(k, None)
+    proc = subprocess.run(
+        [osp.join(FAKE_SLURM, 'srun'), '-p', 'debug', '--job-name=probe', '--gres=gpu:0',
+         f'--ntasks={ntasks}', f'--ntasks-per-node={per_node}', '--cpus-per-task=1',
+         sys.executable, '-c', probe],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = sorted((json.loads(line) for line in proc.stdout.splitlines()),
+                  key=lambda s: int(s['RANK']))
+    assert seen == [dict(RANK=str(r), WORLD_SIZE=str(ntasks), LOCAL_RANK=str(r % per_node),
+                         MASTER_ADDR='127.0.0.1', MASTER_PORT='29500')
+                    for r in range(ntasks)]

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from _synthetic import GC_CONFIG, ROOT, run, tiny_overrides, tool_cmd
+from _synthetic import GC_CONFIG, ROOT, tiny_overrides, tool_cmd
 
 pytestmark = pytest.mark.slow
 

@@ -1,20 +1,15 @@
 """End to end on the synthetic data set, through the real tools: train,
-evaluate, kill and resume, data errors, divergence (distributed runs:
-test_distributed.py)."""
+evaluate, data errors, divergence (distributed runs: test_distributed.py;
+kill and resume: test_checkpoint_safety.py)."""
 import json
 import os
 import os.path as osp
 import re
 import shutil
-import signal
-import subprocess
-import time
 
 import pytest
-import torch
 
-from _synthetic import (BASELINE_CONFIG, GC_CONFIG, ROOT, run, tiny_overrides,
-                        tool_cmd)
+from _synthetic import BASELINE_CONFIG, GC_CONFIG, run, tiny_overrides, tool_cmd
 from gc_mmdet.tools.run_logs import last_checkpoint, read_scalars, train_records
 
 pytestmark = pytest.mark.slow
@@ -57,44 +52,6 @@ def test_test_tool_prints_coco_ap(trained, data_root):
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
         assert 0.0 <= metrics[key] <= 1.0
     assert osp.getsize(osp.join(out, 'preds.pkl')) > 0
-
-
-def _weights(path):
-    return torch.load(path, map_location='cpu')
-
-
-def test_kill_and_resume_equals_uninterrupted(data_root, tmp_path):
-    opts = tiny_overrides(data_root, epochs=3)
-    full, broken = str(tmp_path / 'full'), str(tmp_path / 'broken')
-    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', full, cfg_options=opts))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-
-    # same run, killed with SIGKILL once its first checkpoint exists
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    p = subprocess.Popen(tool_cmd('train.py', GC_CONFIG, '--work-dir', broken,
-                                  cfg_options=opts),
-                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not osp.exists(osp.join(broken, 'last_checkpoint')):
-        assert p.poll() is None and time.time() < deadline, 'no checkpoint'
-        time.sleep(0.2)
-    time.sleep(1.0)  # into validation or the next epoch
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert not osp.exists(osp.join(broken, 'epoch_3.pth'))
-
-    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', broken, '--resume',
-                        cfg_options=opts))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    a, b = _weights(osp.join(full, 'epoch_3.pth')), _weights(osp.join(broken, 'epoch_3.pth'))
-    assert a['meta']['iter'] == b['meta']['iter'] == 12
-    for k, v in a['state_dict'].items():
-        assert torch.equal(v, b['state_dict'][k]), k
-    # and the run did train: the weights moved from epoch 1
-    e1 = _weights(osp.join(full, 'epoch_1.pth'))['state_dict']
-    assert not torch.equal(e1['roi_head.bbox_head.fc_cls.weight'],
-                           a['state_dict']['roi_head.bbox_head.fc_cls.weight'])
 
 
 @pytest.mark.parametrize('breakage,message', [

@@ -54,12 +54,19 @@ def main(argv=None) -> None:
             raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size '
                             'in the config')
         cfg.auto_scale_lr.enable = True
+    from gc_mmdet.utils import (UserError, checkpoint_problem, find_resumable_checkpoint,
+                                use_safe_checkpoints)
+    use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # the checkpoint last_checkpoint names, or the newest complete one
+        ckpt, note = find_resumable_checkpoint(cfg.work_dir)
+        if note and int(os.environ.get('RANK', '0')) == 0:
+            print(f'warning: {note}', file=sys.stderr)
+        cfg.resume, cfg.load_from = True, ckpt
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            from gc_mmdet.utils import UserError
-            raise UserError(f'--resume {args.resume}: no such checkpoint file')
+        problem = checkpoint_problem(args.resume)
+        if problem:
+            raise UserError(f'--resume {args.resume}: {problem}')
         cfg.resume, cfg.load_from = True, args.resume
     if not args.no_pretrained_check and not cfg.get('resume'):
         from gc_mmdet.utils import check_pretrained_available

@@ -1,0 +1,101 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Saving and resuming checkpoints safely, for ``tools/train.py``.
+
+* :func:`use_safe_checkpoints` turns the config's ``CheckpointHook`` into
+  ``SafeCheckpointHook`` (all-or-nothing checkpoint files).
+* :func:`find_resumable_checkpoint` is what ``--resume`` without a value
+  resumes from: the checkpoint ``last_checkpoint`` names when that file is
+  complete, else the newest complete ``epoch_N.pth`` / ``iter_N.pth`` in the
+  work dir (a run killed while mmengine rewrote ``last_checkpoint`` leaves
+  it empty or half written, and mmengine alone then stops with
+  ``FileNotFoundError:  can not be found.``).
+"""
+import os
+import os.path as osp
+import re
+import zipfile
+from typing import Any, List, Optional, Tuple
+
+from .errors import UserError
+
+__all__ = ['use_safe_checkpoints', 'checkpoint_problem', 'find_resumable_checkpoint']
+
+_NAME = re.compile(r'(epoch|iter)_(\d+)\.pth$')
+
+
+def use_safe_checkpoints(cfg: Any) -> None:
+    """Replace mmengine's ``CheckpointHook`` in ``cfg.default_hooks`` by
+    ``SafeCheckpointHook`` (same arguments); other types are left alone."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook is not None and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        hook['type'] = 'SafeCheckpointHook'
+
+
+def checkpoint_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a complete checkpoint, or None when it is.
+
+    torch saves checkpoints as zip archives, whose directory is written last:
+    a truncated file has none. Files in torch's legacy (pre-1.6) format are
+    loaded to be checked.
+    """
+    if not path:
+        return 'no file named'
+    if not osp.isfile(path):
+        return 'no such file'
+    if zipfile.is_zipfile(path):
+        return None
+    import torch
+    try:
+        torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as e:  # noqa: BLE001 (any failure means: not loadable)
+        reason = (str(e).splitlines() or [''])[0].split('. ')[0]
+        return f'incomplete or corrupt checkpoint ({reason})'
+    return None
+
+
+def _candidates(work_dir: str) -> List[Tuple[int, float, str]]:
+    found = []
+    for name in os.listdir(work_dir):
+        m = _NAME.fullmatch(name)
+        path = osp.join(work_dir, name)
+        if m and osp.isfile(path):
+            found.append((int(m.group(2)), osp.getmtime(path), path))
+    return sorted(found, reverse=True)
+
+
+def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], Optional[str]]:
+    """The checkpoint to resume from in ``work_dir``, and a note when it is
+    not the one ``last_checkpoint`` names.
+
+    Returns:
+        (path, note): ``path`` is None when the work dir holds no checkpoint
+        at all (training starts from scratch, as with mmengine).
+
+    Raises:
+        UserError: checkpoints were saved, but none is complete.
+    """
+    record = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(record):
+        with open(record) as f:
+            named = f.read().strip()
+        problem = checkpoint_problem(named)
+        if problem is None:
+            return named, None
+    elif not osp.isdir(work_dir):
+        return None, None
+    candidates = _candidates(work_dir)
+    rejected = []
+    for _, _, path in candidates:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            note = (f'last_checkpoint names {named!r} ({checkpoint_problem(named)}); '
+                    if named is not None else 'no last_checkpoint; ')
+            return path, note + f'resuming from {path}, the newest complete checkpoint'
+        rejected.append(f'{osp.basename(path)}: {problem}')
+    if named is None and not candidates:
+        return None, None
+    raise UserError(
+        f'--resume: no complete checkpoint in {work_dir} (last_checkpoint names '
+        f'{named!r}; ' + ('; '.join(rejected) or 'no epoch_N.pth / iter_N.pth') +
+        '). Resume from a checkpoint file with --resume CKPT, or start a new work dir')

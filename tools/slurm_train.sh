@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Training on a Slurm cluster, one task per GPU.
 #
-#   [GPUS=16] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
+#   [GPUS=16] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] [MASTER_PORT=29500] \
 #       tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
+#
+# Each task reads its rank from SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID and
+# the master from the first host of SLURM_NODELIST (scontrol); every task runs
+# OMP_NUM_THREADS intra-op threads (1 unless exported), as under torchrun.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2

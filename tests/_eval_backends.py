@@ -1,3 +1,4 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Evaluating the same predictions with both COCO evaluation backends, through
 ``BackendCocoMetric`` (mmdet's CocoMetric code path), offline."""
 import copy

@@ -1,3 +1,4 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """COCO evaluation with faster-coco-eval gives pycocotools' numbers: all 12
 statistics of bbox and segm (and class-agnostic proposals) agree to 1e-4 on
 the synthetic val split, on 500 images with crowd regions, and (slow) on a
@@ -203,7 +204,23 @@ def test_identity_without_ann_file(synthetic_val):
     assert results['faster'][0] == pytest.approx(results['pycocotools'][0], abs=TOL)
 
 
-def test_empty_predictions_give_no_metrics_with_either_backend(synthetic_val, capsys):
+def test_faster_summary_prints_like_pycocotools(synthetic_val):
+    """The 12 summary lines go to stdout (where a redirect catches them), as
+    pycocotools prints them, with the same values."""
+    import contextlib
+    import io
+    _, dets, ann_file = synthetic_val
+    printed = {}
+    for backend in ('pycocotools', 'faster'):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            _raw_stats(coco_api(backend), ann_file, dets, 'segm')
+        printed[backend] = [line.split('=')[-1].strip() for line in out.getvalue().splitlines()
+                            if line.startswith((' Average Precision', ' Average Recall'))]
+    assert len(printed['faster']) == 12 and printed['faster'] == printed['pycocotools']
+
+
+def test_empty_predictions_give_no_metrics_with_either_backend(synthetic_val):
     gt, _, ann_file = synthetic_val
     samples = detections_to_samples(gt, [])
     for backend in ('pycocotools', 'faster'):

@@ -1,13 +1,15 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The demo learns: a reduced `make demo` (fixed seed and iterations) reaches
 a box AP that a broken pipeline could not, and its report draws what it
-learned."""
+learned; its checkpoint evaluates to the same 24 COCO statistics with
+faster-coco-eval as with pycocotools."""
 import json
 import os.path as osp
 
 import cv2
 import pytest
 
+from _eval_backends import compare_backends, stats_table
 from _synthetic import data_root_overrides, run, tool_cmd
 
 pytestmark = pytest.mark.slow
@@ -25,12 +27,20 @@ def _reduced(data_root: str):
         'param_scheduler.1.milestones=[2]', 'param_scheduler.1.end=2']
 
 
-def test_reduced_demo_learns_and_reports(tmp_path):
-    opts = _reduced(str(tmp_path / 'data'))
-    work_dir = str(tmp_path / 'demo')
+@pytest.fixture(scope='module')
+def reduced_demo(tmp_path_factory):
+    """``(data root, work dir, --cfg-options)`` of the reduced demo, trained."""
+    tmp = tmp_path_factory.mktemp('reduced_demo')
+    opts = _reduced(str(tmp / 'data'))
+    work_dir = str(tmp / 'demo')
     proc = run(tool_cmd('train.py', DEMO, '--work-dir', work_dir, cfg_options=opts),
                timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return str(tmp / 'data'), work_dir, opts
+
+
+def test_reduced_demo_learns_and_reports(reduced_demo):
+    _, work_dir, opts = reduced_demo
     metrics = json.load(open(osp.join(work_dir, 'metrics.json')))
     print(f'reduced demo, {ITERATIONS} iterations: box AP {metrics["coco/bbox_mAP"]:.3f}, '
           f'mask AP {metrics["coco/segm_mAP"]:.3f}')
@@ -47,3 +57,27 @@ def test_reduced_demo_learns_and_reports(tmp_path):
     img = cv2.imread(preds)
     # 2 rows of ground truth | prediction, each 3 x 160 px
     assert img.shape[0] >= 2 * 480 and img.shape[1] == 2 * 480
+
+
+def test_demo_checkpoint_evaluates_the_same_with_faster_coco_eval(reduced_demo, tmp_path,
+                                                                   capsys):
+    """tools/test.py --eval-backend faster --out on the trained checkpoint:
+    the dumped predictions give the same 12 bbox and 12 segm statistics with
+    both backends, and the tool's metrics are pycocotools'."""
+    import mmengine
+
+    from gc_mmdet.tools.run_logs import last_checkpoint
+    data_root, work_dir, opts = reduced_demo
+    out, preds = str(tmp_path / 'test'), str(tmp_path / 'preds.pkl')
+    proc = run(tool_cmd('test.py', DEMO, last_checkpoint(work_dir), '--work-dir', out,
+                        '--eval-backend', 'faster', '--out', preds, cfg_options=opts),
+               timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    py, fast, delta = compare_backends(
+        mmengine.load(preds), osp.join(data_root, 'annotations', 'instances_val.json'))
+    with capsys.disabled():
+        print(f'\nreduced demo checkpoint: max |Δ| {delta:.1e}\n' + stats_table(py[1], fast[1]))
+    assert set(py[1]) == {'bbox', 'segm'} and delta <= 1e-4
+    metrics = json.load(open(osp.join(out, 'metrics.json')))
+    assert metrics.keys() == py[0].keys() and metrics == pytest.approx(py[0], abs=1e-4)
+    assert metrics['coco/bbox_mAP'] >= MIN_BOX_AP

@@ -386,3 +386,16 @@ def test_benchmark_runs_and_backends_agree():
     for r in results['rows']:
         assert r['max_abs_diff'] <= TOL
         assert r['seconds']['pycocotools'] > 0 and r['seconds']['faster'] > 0
+
+
+def test_train_tool_flag_switches_the_validation_metric(tmp_path, synthetic_root):
+    """tools/train.py --eval-backend reaches val_evaluator: with no COCO
+    metric there it stops in one line before anything is built."""
+    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', str(tmp_path / 'w'),
+                        '--eval-backend', 'faster', cfg_options=tiny_overrides(synthetic_root) + [
+                            'val_evaluator.type=VOCMetric']))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'error: --eval-backend faster: val_evaluator has no CocoMetric to evaluate with it '
+        '(its metrics: VOCMetric)')
+    assert not (tmp_path / 'w').exists() or not any((tmp_path / 'w').iterdir())

@@ -4,7 +4,7 @@
 
     python tools/train.py configs/mask_rcnn_r50_gc.py
     python tools/train.py CONFIG --work-dir DIR --amp --auto-scale-lr \
-        --resume [CKPT] --cfg-options key=value ... --launcher pytorch
+        --resume [CKPT] --eval-backend faster --cfg-options key=value ... --launcher pytorch
 
 The flags are those of mmdet's tools/train.py; on a machine without a GPU a
 distributed launch falls back to gloo (see gc_mmdet.utils.launch).
@@ -16,6 +16,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from gc_mmdet.evaluation.backends import EVAL_BACKENDS  # noqa: E402
 from gc_mmdet.tools.common import (add_common_args, load_config,  # noqa: E402
                                    run_cli)
 
@@ -31,6 +32,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='automatic mixed precision (AmpOptimWrapper)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by total batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument('--eval-backend', choices=EVAL_BACKENDS,
+                        help='COCO evaluator of the validations: every CocoMetric of '
+                        'val_evaluator and test_evaluator becomes a BackendCocoMetric with '
+                        'this eval_backend ("faster": faster-coco-eval, same numbers)')
     parser.add_argument('--no-pretrained-check', action='store_true',
                         help='skip the offline check of pretrained checkpoints')
     add_common_args(parser)
@@ -54,6 +59,12 @@ def main(argv=None) -> None:
             raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size '
                             'in the config')
         cfg.auto_scale_lr.enable = True
+    if args.eval_backend:
+        from gc_mmdet.evaluation import with_eval_backend
+        for key in ('val_evaluator', 'test_evaluator'):
+            if cfg.get(key):
+                cfg[key] = with_eval_backend(cfg[key], args.eval_backend, key=key,
+                                             option='--eval-backend')
     from gc_mmdet.utils import (UserError, checkpoint_problem, find_resumable_checkpoint,
                                 use_safe_checkpoints)
     use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint

@@ -33,18 +33,23 @@ PAUSING = 'tests/configs/demo_pause_in_save.py'  # the same plus PauseInSaveHook
 
 
 def _opts(data_root):
-    # 3 epochs of 2 iterations (the narrow demo model), a checkpoint after
-    # each, only the newest kept
-    return tiny_overrides(data_root, epochs=3) + [
+    # 3 epochs of 1 iteration of 4 images (the narrow demo model), a
+    # checkpoint after each, only the newest kept
+    return tiny_overrides(data_root, epochs=3, num_train=4) + [
         'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=1',
         'train_cfg.val_interval=3']
 
 
 @pytest.fixture(scope='module')
-def uninterrupted(synthetic_root, tmp_path_factory):
+def data_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('checkpoint_safety_data'))
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(data_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
     proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir,
-                        cfg_options=_opts(synthetic_root)))
+                        cfg_options=_opts(data_root)))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['epoch_3.pth']
     return torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=False)
@@ -67,12 +72,11 @@ def _kill_inside_save(work_dir, data_root, target):
 
 
 @pytest.mark.parametrize('target', ['epoch_2.pth', 'last_checkpoint'])
-def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, synthetic_root, tmp_path,
-                                                      target):
+def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, data_root, tmp_path, target):
     from gc_mmdet.utils import checkpoint_problem
 
     work_dir = str(tmp_path / 'killed')
-    _kill_inside_save(work_dir, synthetic_root, target)
+    _kill_inside_save(work_dir, data_root, target)
     ckpt1, ckpt2 = osp.join(work_dir, 'epoch_1.pth'), osp.join(work_dir, 'epoch_2.pth')
     last = open(osp.join(work_dir, 'last_checkpoint')).read()
     if target == 'epoch_2.pth':
@@ -88,13 +92,13 @@ def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, synthetic_ro
         assert 0 < len(last) < len(ckpt2) and ckpt2.startswith(last)
 
     proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir, '--resume',
-                        cfg_options=_opts(synthetic_root)))
+                        cfg_options=_opts(data_root)))
     assert proc.returncode == 0, proc.stderr[-3000:]
     if target == 'last_checkpoint':
         assert (f'warning: last_checkpoint names {last!r} (no such file); resuming from '
                 f'{ckpt2}, the newest complete checkpoint') in proc.stderr
     resumed = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=False)
-    assert resumed['meta']['iter'] == uninterrupted['meta']['iter'] == 6
+    assert resumed['meta']['iter'] == uninterrupted['meta']['iter'] == 3
     for k, v in uninterrupted['state_dict'].items():
         assert torch.equal(v, resumed['state_dict'][k]), k
     # max_keep_ckpts=1 holds from the resume on; an epoch_1.pth whose
@@ -103,7 +107,7 @@ def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, synthetic_ro
         ['epoch_3.pth'] if target == 'epoch_2.pth' else ['epoch_1.pth', 'epoch_3.pth'])
 
 
-def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, synthetic_root):
+def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, data_root):
     """--resume CKPT with a truncated file: one line naming the file, before
     anything is built."""
     good = tmp_path / 'ok.pth'
@@ -111,7 +115,7 @@ def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, synthetic_roo
     cut = tmp_path / 'epoch_4.pth'
     cut.write_bytes(good.read_bytes()[:2000])
     proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', str(tmp_path / 'w'), '--resume',
-                        str(cut), cfg_options=_opts(synthetic_root)))
+                        str(cut), cfg_options=_opts(data_root)))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f'error: --resume {cut}: incomplete or corrupt checkpoint (PytorchStreamReader '

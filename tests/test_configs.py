@@ -209,3 +209,17 @@ def test_beyond_paper_pairs_differ_only_by_gc_and_build(baseline, gc_config):
     if 'dino' in gc_config:
         assert kinds.count('attention') == 6  # the decoder's self-attention in_proj
         assert 'not a known layer' not in ow.gc_handle.summary()
+
+
+EVERY_CONFIG = sorted(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                                                             recursive=True)
+                      if '_base_' not in p)
+
+
+@pytest.mark.parametrize('path', EVERY_CONFIG)
+def test_every_config_saves_checkpoints_safely(path):
+    """Also under mmdet's own tools/train.py: a kill during a save leaves a
+    complete checkpoint to resume from (tests/test_checkpoint_safety.py)."""
+    hook = _load(path).default_hooks.checkpoint
+    assert hook.type == 'SafeCheckpointHook'
+    assert hook.interval >= 1

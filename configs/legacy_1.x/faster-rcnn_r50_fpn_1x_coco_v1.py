@@ -6,3 +6,5 @@ _base_ = [
     'mmdet::faster_rcnn/../legacy_1.x/faster-rcnn_r50_fpn_1x_coco_v1.py',
     '../_base_/gc_mmdet_runtime.py'
 ]
+# a kill during a checkpoint save loses nothing (gc_mmdet.hooks.SafeCheckpointHook)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -118,5 +118,6 @@ def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, data_root):
                         str(cut), cfg_options=_opts(data_root)))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
-        f'error: --resume {cut}: incomplete or corrupt checkpoint (PytorchStreamReader '
-        'failed reading zip archive: failed finding central directory)')
+        f'error: --resume {cut}: incomplete checkpoint (a zip archive without its central '
+        "directory: the write was cut short; torch.load fails with 'failed finding central "
+        "directory')")

@@ -4,6 +4,7 @@ Slurm job (stand-in ``srun``), and 2-rank evaluation against 1-rank."""
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -114,6 +115,7 @@ def test_two_nodes_equal_one_node_of_two(one_node, synthetic_root, tmp_path, att
     info = _launch_info(work_dir)
     assert [(i['rank'], i['world_size'], i['threads']) for i in info] == [(0, 2, 1), (1, 2, 1)]
     assert not osp.exists(osp.join(ROOT, '.dist_test')) and not list(node1_cwd.iterdir())
+    shutil.rmtree(work_dir)  # about 1 GB of R50 weights and checkpoints per launch
 
 
 def test_slurm_script_on_two_pretend_nodes(one_node, synthetic_root, tmp_path):
@@ -146,6 +148,7 @@ def test_slurm_script_on_two_pretend_nodes(one_node, synthetic_root, tmp_path):
     after, reference = _after(work_dir), _after(one_node)
     for rank in (0, 1):
         _assert_same_weights(after[rank], reference[rank])
+    shutil.rmtree(work_dir)
 
 
 def test_slurm_variables_become_torch_ones(tmp_path):

@@ -123,3 +123,64 @@ def own_data_overrides(data_root: str, epochs: int = 1) -> List[str]:
         # a model trained for 4 iterations scores every class below mmdet's 0.05:
         # keep all its boxes, so that evaluation has predictions to score
         'model.test_cfg.rcnn.score_thr=0.0']
+
+
+def edit_annotations(root: str, split: str, edit) -> None:
+    """Apply ``edit(coco_dict)`` to ``annotations/instances_{split}.json``."""
+    path = osp.join(root, 'annotations', f'instances_{split}.json')
+    with open(path) as f:
+        coco = json.load(f)
+    edit(coco)
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+
+
+def find(items: List[dict], id_: int) -> dict:
+    return next(x for x in items if x['id'] == id_)
+
+
+def write_jpeg_with_orientation(path: str, stored_bgr: np.ndarray, orientation: int) -> None:
+    """A JPEG whose pixels are ``stored_bgr`` and whose EXIF says to turn it
+    (6: 90 degrees clockwise), as a phone writes a portrait photo."""
+    from PIL import Image
+    im = Image.fromarray(np.ascontiguousarray(stored_bgr[:, :, ::-1]))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(path, format='JPEG', quality=90, exif=exif.tobytes())
+
+
+def add_unusual_images(root: str, seed: int = 1) -> None:
+    """Valid data that is unlike the rest: a grayscale PNG, an RGBA PNG, a
+    file in a nested folder and a JPEG turned by EXIF (its width/height in
+    the JSON are those after turning), each with one annotated square, in
+    both splits."""
+    rng = np.random.default_rng(seed)
+    cases = [('gray.png', 'gray'), ('rgba.png', 'rgba'),
+             ('nested/deep/orchard_06.jpg', 'color'), ('portrait_exif6.jpg', 'exif6')]
+    for split in SPLITS:
+        def edit(coco, split=split):
+            ann_id = max(a['id'] for a in coco['annotations']) + 1
+            for k, (name, kind) in enumerate(cases):
+                image_id = 5000 + k
+                w, h = 120, 96  # as the loader gives it
+                img = np.full((h, w, 3), rng.integers(40, 200, 3), np.uint8)
+                mask = np.zeros((h, w), np.uint8)
+                x, y, s = int(rng.integers(5, 50)), int(rng.integers(5, 40)), 40
+                mask[y:y + s, x:x + s] = 1
+                img[mask.astype(bool)] = (200, 40, 90)
+                path = osp.join(root, split, name)
+                os.makedirs(osp.dirname(path), exist_ok=True)
+                if kind == 'gray':
+                    assert cv2.imwrite(path, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+                elif kind == 'rgba':
+                    assert cv2.imwrite(path, np.dstack([img, np.full((h, w), 255, np.uint8)]))
+                elif kind == 'exif6':
+                    # stored turned back 90 degrees: the loader turns it upright
+                    write_jpeg_with_orientation(path, np.rot90(img, 1), 6)
+                else:
+                    assert cv2.imwrite(path, img)
+                coco['images'].append(dict(id=image_id, file_name=name, width=w, height=h))
+                coco['annotations'].append(_annotation(
+                    ann_id + k, image_id, CATEGORY_IDS[k % len(CATEGORY_IDS)],
+                    mask.astype(bool), 'polygon'))
+        edit_annotations(root, split, edit)

@@ -55,7 +55,7 @@ def test_test_tool_prints_coco_ap(trained, data_root):
 
 
 @pytest.mark.parametrize('breakage,message', [
-    ('missing_image', 'image file {root}/train/000003.png (listed in {root}/annotations/instances_train.json) not found'),
+    ('missing_image', '{root}/annotations/instances_train.json: image 4 ({root}/train/000003.png): file not found'),
     ('corrupt_json', 'annotation file {root}/annotations/instances_train.json is not valid JSON'),
     ('no_categories', 'annotation file {root}/annotations/instances_train.json has an empty category list'),
 ])

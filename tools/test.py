@@ -60,11 +60,15 @@ def main(argv=None) -> None:
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
 
-    from gc_mmdet.tools.common import build_runner
-    from gc_mmdet.utils import check_datasets
-    check_datasets(cfg, loaders=('test_dataloader', ), evaluators=('test_evaluator', ))
+    from gc_mmdet.tools.common import build_runner, check_data_first, load_failure
+    from gc_mmdet.utils import SampleLoadError
+    check_data_first(cfg, args.launcher, loaders=('test_dataloader', ),
+                     evaluators=('test_evaluator', ))
     runner = build_runner(cfg, args.launcher)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except SampleLoadError as e:
+        raise UserError(load_failure(runner, e, testing=True)) from None
     if int(os.environ.get('RANK', '0')) == 0:
         print(format_metrics(metrics))
         out = osp.join(runner.work_dir, 'metrics.json')

@@ -83,14 +83,29 @@ def main(argv=None) -> None:
         from gc_mmdet.utils import check_pretrained_available
         check_pretrained_available(cfg)
 
-    from gc_mmdet.tools.common import build_runner
-    from gc_mmdet.utils import check_datasets
-    check_datasets(cfg)
+    from gc_mmdet.tools.common import build_runner, check_data_first, load_failure
+    from gc_mmdet.utils import SampleLoadError
+    skip_log = check_data_first(cfg, args.launcher)
+    skipped_before = _count_lines(skip_log)
     runner = build_runner(cfg, args.launcher)
-    runner.train()
+    try:
+        runner.train()
+    except SampleLoadError as e:
+        raise UserError(load_failure(runner, e)) from None
     if int(os.environ.get('RANK', '0')) == 0:
         from gc_mmdet.tools.common import report_run
         print(report_run(runner))
+        skipped = _count_lines(skip_log) - skipped_before
+        if skipped:
+            print(f'warning: skipped {skipped} training samples whose image failed to load '
+                  f'(data_check.on_load_error=\'skip\'); listed in {skip_log}', file=sys.stderr)
+
+
+def _count_lines(path) -> int:
+    if not path or not osp.isfile(path):
+        return 0
+    with open(path) as f:
+        return sum(1 for _ in f)
 
 
 if __name__ == '__main__':

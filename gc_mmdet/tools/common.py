@@ -6,7 +6,7 @@ import os
 import os.path as osp
 import sys
 import warnings
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from ..utils.errors import UserError
 
@@ -14,7 +14,7 @@ from ..utils.errors import UserError
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 __all__ = ['add_common_args', 'load_config', 'build_runner', 'run_cli',
-           'format_metrics', 'report_run']
+           'format_metrics', 'report_run', 'check_data_first', 'load_failure']
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -75,13 +75,49 @@ def build_runner(cfg: Any, launcher: str) -> Any:
     return Runner.from_cfg(cfg)
 
 
+def check_data_first(cfg: Any, launcher: str,
+                     loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+                     evaluators: Sequence[str] = ('val_evaluator', )) -> Optional[str]:
+    """Check the config's data before the Runner is built, on rank 0 only
+    under a distributed launch (the others wait for its verdict), and guard
+    image loading for what no check can foresee.
+
+    Returns:
+        str: the skipped-samples list when ``data_check.on_load_error='skip'``.
+    """
+    from ..utils.data_check import check_datasets, use_guarded_loading
+    from ..utils.launch import on_main_process, prepare_distributed
+    skip_log = use_guarded_loading(cfg)
+    prepare_distributed(cfg, launcher)  # the process group, for the verdict
+    on_main_process(lambda: check_datasets(cfg, loaders, evaluators))
+    return skip_log
+
+
+def load_failure(runner: Any, error: Exception, testing: bool = False) -> str:
+    """The one line for an image that failed to load mid-run: which file,
+    after which iteration, and how to go on."""
+    what = error.describe() if hasattr(error, 'describe') else str(error)
+    if testing:
+        return (f'testing stopped: image {what}; fix or remove that image (the data check '
+                'passed before: it changed or became unreadable since)')
+    from ..utils.checkpoints import find_resumable_checkpoint
+    ckpt, _ = find_resumable_checkpoint(runner.work_dir)
+    resume = (f'then continue from {ckpt} with --resume' if ckpt else
+              'then start again (no checkpoint was saved yet)')
+    return (f'training stopped after iteration {runner.iter} (epoch {runner.epoch + 1}): '
+            f'image {what}; fix or remove that image, {resume}; or set '
+            "data_check=dict(on_load_error='skip') to skip such samples")
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run ``main``; report :class:`UserError` (and config errors raised while
-    building) as one line on stderr with exit status 2."""
+    building) as one line on stderr with exit status 2 (a line per fault when
+    it lists several)."""
     try:
         main()
     except UserError as e:
-        print(f'error: {e}', file=sys.stderr)
+        for line in str(e).splitlines() or ['']:  # several faults: one line each
+            print(f'error: {line}', file=sys.stderr)
         sys.exit(2)
 
 

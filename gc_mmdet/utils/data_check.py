@@ -1,19 +1,29 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
-"""Check COCO-style data before the Runner is built.
+"""Check the data a config names before the Runner is built.
 
-A missing image otherwise surfaces as a stack trace from inside a data
-loader worker mid-epoch, and a corrupt annotation file as a JSONDecodeError
-deep inside pycocotools. :func:`check_datasets` reads every annotation file
-a config names (generating the synthetic data set first where configured)
-and stops with one line naming the file.
+A missing or broken image otherwise surfaces as a traceback from inside a
+data loader worker mid-epoch, a malformed annotation as one from deep inside
+mmdet or pycocotools, and some faults (an undeclared category, a wrong image
+size) as a run that trains on wrong data without a word.
+:func:`check_datasets` reads every annotation file a config names and the
+images it lists (generating the synthetic data set first where configured),
+prints warnings and a one-line summary per file, and raises one
+:class:`UserError` listing every error, one line each (see
+:mod:`gc_mmdet.utils.coco_check` for the rules).
+
+Example:
+    >>> cfg = Config.fromfile('configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py')
+    >>> check_datasets(cfg)  # doctest: +SKIP
 """
 import json
 import os.path as osp
-from typing import Any, Iterator, List, Optional, Sequence
+import sys
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
+from .coco_check import Findings, check_coco_contents, training_split_summary
 from .errors import UserError
 
-__all__ = ['check_datasets', 'check_coco_file']
+__all__ = ['check_datasets', 'check_coco_file', 'check_data_report']
 
 
 def _datasets(node: Any) -> Iterator[dict]:
@@ -41,33 +51,61 @@ def _type_name(ds_type: Any) -> str:
     return getattr(ds_type, '__name__', ds_type) if ds_type is not None else 'None'
 
 
+def _dataset_class(ds_type: Any) -> Any:
+    if isinstance(ds_type, type):
+        return ds_type
+    if not isinstance(ds_type, str):
+        return None
+    from mmdet.registry import DATASETS
+    return DATASETS.get(ds_type)
+
+
 def _is_synthetic_type(ds_type: Any) -> bool:
     """Whether a dataset ``type`` (registry name, scoped name or class) is
     :class:`~gc_mmdet.datasets.SyntheticCocoDataset` or a subclass."""
     from ..datasets import SyntheticCocoDataset
-    if isinstance(ds_type, type):
-        return issubclass(ds_type, SyntheticCocoDataset)
-    if not isinstance(ds_type, str):
-        return False
-    from mmdet.registry import DATASETS
-    cls = DATASETS.get(ds_type)
+    cls = _dataset_class(ds_type)
     return isinstance(cls, type) and issubclass(cls, SyntheticCocoDataset)
 
 
-def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
-                    classes: Optional[List[str]] = None) -> dict:
-    """Validate one COCO annotation file (and its images, if ``img_dir``).
+def _classes(ds: dict) -> Tuple[Optional[List[str]], bool]:
+    """The classes the dataset will use, and whether they are its type's
+    default: its metainfo's, else its type's (``CocoDataset`` without
+    ``metainfo`` means COCO's 80)."""
+    classes = (ds.get('metainfo') or {}).get('classes')
+    if classes:
+        return list(classes), False
+    cls = _dataset_class(ds.get('type'))
+    default = getattr(cls, 'METAINFO', {}).get('classes') if cls is not None else None
+    return (list(default), True) if default else (None, False)
 
-    Returns:
-        dict: the parsed annotation file.
 
-    Raises:
-        UserError: naming the file and what is wrong with it.
-    """
+def _names(names: Sequence[str], limit: int = 8) -> str:
+    shown = ', '.join(repr(n) for n in list(names)[:limit])
+    return f'[{shown}{", ..." if len(names) > limit else ""}]'
+
+
+def _pipeline_facts(pipeline: Any) -> tuple:
+    """``(need_masks, apply_orientation)`` from a dataset's pipeline."""
+    need_masks, orientation = False, True
+    for t in pipeline or []:
+        if not isinstance(t, dict):
+            continue
+        name = _type_name(t.get('type'))
+        if name.endswith('LoadAnnotations') and t.get('with_mask'):
+            need_masks = True
+        if name.endswith('LoadImageFromFile'):
+            orientation = t.get('color_type', 'color') in ('color', 'grayscale')
+    return need_masks, orientation
+
+
+def _load_coco_json(ann_file: str, classes: Optional[List[str]] = None,
+                    default_classes: str = '') -> dict:
+    """The parsed file, after the checks of its outline (one error each)."""
     if not osp.isfile(ann_file):
         raise UserError(f'annotation file {ann_file}: no such file')
     try:
-        with open(ann_file) as f:
+        with open(ann_file, 'rb') as f:
             data = json.load(f)
     except (ValueError, UnicodeDecodeError) as e:
         raise UserError(f'annotation file {ann_file} is not valid JSON: {e}') from e
@@ -77,30 +115,59 @@ def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
     missing = [k for k in ('images', 'annotations', 'categories') if k not in data]
     if missing:
         raise UserError(f'annotation file {ann_file}: missing key(s) {missing}')
+    wrong = [k for k in ('images', 'annotations', 'categories') if not isinstance(data[k], list)]
+    if wrong:
+        raise UserError(f'annotation file {ann_file}: {wrong} must be list(s)')
     if not data['categories']:
         raise UserError(f'annotation file {ann_file} has an empty category list')
-    if classes:
-        names = {c.get('name') for c in data['categories']}
+    names = [c.get('name') for c in data['categories'] if isinstance(c, dict)]
+    if classes and default_classes:
+        # no metainfo.classes: the type's own (COCO's 80) select the categories
+        left_out = [n for n in names if n not in classes]
+        if left_out:
+            raise UserError(
+                f'annotation file {ann_file}: {default_classes} has no metainfo.classes, so '
+                f'it keeps only its type\'s {len(classes)} class names, and the file\'s '
+                f'categories {_names(left_out)} are not among them; set '
+                'metainfo=dict(classes=(...)) to the category names to train on')
+    elif classes:
         unknown = [c for c in classes if c not in names]
         if unknown:
-            raise UserError(f'annotation file {ann_file}: classes {unknown} of '
-                            f'the config are not among its categories {sorted(names)}')
-    if img_dir is not None:
-        absent = [img['file_name'] for img in data['images']
-                  if not osp.isfile(osp.join(img_dir, img['file_name']))]
-        if absent:
-            more = f' and {len(absent) - 1} more' if len(absent) > 1 else ''
-            raise UserError(f'image file {osp.join(img_dir, absent[0])} (listed in '
-                            f'{ann_file}) not found{more}')
+            raise UserError(f'annotation file {ann_file}: classes {_names(unknown)} of '
+                            f'the config are not among its categories {_names(sorted(names, key=str))}')
     return data
 
 
-def check_datasets(cfg: Any,
-                   loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
-                   evaluators: Sequence[str] = ('val_evaluator', )) -> None:
-    """Check the data sets of the ``loaders`` and the annotation files of
-    the ``evaluators`` in ``cfg`` (training: train and val; testing: test)."""
+def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
+                    classes: Optional[List[str]] = None, need_masks: bool = False,
+                    findings: Optional[Findings] = None, **kwargs) -> dict:
+    """Check one COCO annotation file, its contents and (if ``img_dir``) its
+    images. Without ``findings``, raises :class:`UserError` listing every
+    error.
+
+    Returns:
+        dict: the parsed annotation file.
+    """
+    own = findings is None
+    findings = findings if findings is not None else Findings()
+    data = _load_coco_json(ann_file, classes)
+    check_coco_contents(ann_file, data, findings, img_dir=img_dir, need_masks=need_masks,
+                        **kwargs)
+    if own and findings.has_errors:
+        raise UserError('\n'.join(findings.error_lines()))
+    return data
+
+
+def check_data_report(cfg: Any,
+                      loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+                      evaluators: Sequence[str] = ('val_evaluator', )) -> Findings:
+    """Check the data sets of ``loaders`` and the annotation files of
+    ``evaluators`` in ``cfg``; every fault found goes into the result, and a
+    summary line per file into its ``info``. Faults in a file's outline (not
+    JSON, no categories, ...) raise :class:`UserError` at once."""
     from ..datasets import ensure_synthetic_coco
+    findings = Findings()
+    done = set()
     for key in loaders:
         loader = cfg.get(key)
         if not loader:
@@ -114,19 +181,96 @@ def check_datasets(cfg: Any,
                         f"type='SyntheticCocoDataset' only, not by "
                         f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
                         'To train on your own data, drop the inherited key by '
-                        'writing the dataset dict with _delete_=True (see the '
-                        'README, "Train on your own COCO data")')
+                        'writing the dataset dict with _delete_=True (see '
+                        'docs/own_data.md)')
                 if ds['synthetic'] is not None:
                     ensure_synthetic_coco(root or '.', **ds['synthetic'])
             ann = ds.get('ann_file')
             if not ann or ds.get('backend_args') or _remote(_join(root, ann)):
                 continue
+            ann = _join(root, ann)
             prefix = (ds.get('data_prefix') or {}).get('img', '')
-            classes = (ds.get('metainfo') or {}).get('classes')
-            check_coco_file(_join(root, ann), _join(root, prefix), classes)
+            img_dir = _join(root, prefix)
+            classes, default = _classes(ds)
+            need_masks, orientation = _pipeline_facts(ds.get('pipeline'))
+            if (osp.abspath(ann), osp.abspath(img_dir), need_masks) in done:
+                continue
+            done.add((osp.abspath(ann), osp.abspath(img_dir), need_masks))
+            data = _load_coco_json(ann, classes, f'{key}.dataset' if default else '')
+            checked = check_coco_contents(ann, data, findings, img_dir=img_dir,
+                                          need_masks=need_masks, apply_orientation=orientation)
+            if ds.get('test_mode'):
+                findings.info.append(f'{ann}: {len(checked["images"])} images')
+            else:
+                findings.info.append(training_split_summary(
+                    ann, checked, data, classes, ds.get('filter_cfg'), findings))
     for key in evaluators:
-        evaluators = cfg.get(key)
-        for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
+        evs = cfg.get(key)
+        for ev in evs if isinstance(evs, (list, tuple)) else [evs]:
             ann = (ev or {}).get('ann_file')
-            if ann and not _remote(ann) and not osp.isfile(ann):
+            if not ann or _remote(ann):
+                continue
+            if not osp.isfile(ann):
                 raise UserError(f'{key}.ann_file {ann}: no such file')
+            metric = ev.get('metric', 'bbox')
+            need_masks = 'segm' in (metric if isinstance(metric, (list, tuple)) else [metric])
+            if any(d[0] == osp.abspath(ann) and (d[2] or not need_masks) for d in done):
+                continue  # checked with its images already
+            done.add((osp.abspath(ann), None, need_masks))
+            check_coco_contents(ann, _load_coco_json(ann), findings, need_masks=need_masks)
+    return findings
+
+
+def check_datasets(cfg: Any,
+                   loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+                   evaluators: Sequence[str] = ('val_evaluator', ),
+                   verbose: bool = True) -> Findings:
+    """Check the data of ``cfg`` (training: train and val; testing: test);
+    print the summary (stdout) and warnings (stderr); raise
+    :class:`UserError` with one line per error (the first few of each kind
+    and file, then a count)."""
+    findings = check_data_report(cfg, loaders, evaluators)
+    if verbose:
+        for line in findings.info:
+            print(f'data: {line}')
+        for line in findings.warning_lines():
+            print(f'warning: {line}', file=sys.stderr)
+    if findings.has_errors:
+        raise UserError('\n'.join(findings.error_lines()))
+    return findings
+
+
+SKIP_LOG = 'skipped_samples.txt'
+_DATA_CHECK_KEYS = {'on_load_error': ('stop', 'skip')}
+
+
+def use_guarded_loading(cfg: Any, loaders: Sequence[str] = (
+        'train_dataloader', 'val_dataloader', 'test_dataloader')) -> Optional[str]:
+    """Put ``GuardedLoadImageFromFile`` in place of every
+    ``LoadImageFromFile`` of the loaders' pipelines, so that an image that
+    fails to load mid-run is named (config key ``data_check.on_load_error``:
+    ``'stop'``, the default, or ``'skip'``, which skips such training
+    samples and lists them in ``WORK_DIR/skipped_samples.txt``).
+
+    Returns:
+        str: the skip list's path when skipping, else None.
+    """
+    options = dict(cfg.get('data_check') or {})
+    for key, value in options.items():
+        if key not in _DATA_CHECK_KEYS:
+            raise UserError(f'data_check.{key}: unknown key; the keys are '
+                            f'{sorted(_DATA_CHECK_KEYS)}')
+        if value not in _DATA_CHECK_KEYS[key]:
+            raise UserError(f'data_check.{key}={value!r}: must be one of '
+                            f'{list(_DATA_CHECK_KEYS[key])}')
+    skip = options.get('on_load_error', 'stop') == 'skip'
+    skip_log = osp.join(cfg.work_dir, SKIP_LOG) if skip else None
+    for key in loaders:
+        for ds in _datasets((cfg.get(key) or {}).get('dataset')):
+            for t in ds.get('pipeline') or []:
+                if isinstance(t, dict) and t.get('type') == 'LoadImageFromFile':
+                    t['type'] = 'GuardedLoadImageFromFile'
+                    # a test-mode dataset cannot skip: mmengine refuses None there
+                    if skip and not ds.get('test_mode'):
+                        t.update(on_error='skip', skip_log=skip_log)
+    return skip_log

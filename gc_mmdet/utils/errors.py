@@ -5,3 +5,17 @@
 class UserError(Exception):
     """A problem with the user's input (a path, a config key, a download):
     the tools print ``error: <message>`` and exit with status 2."""
+
+
+class SampleLoadError(Exception):
+    """A training sample that failed to load mid-run (a file removed or
+    corrupted after the data check, a disk error). Its message is
+    ``'<image path>: <cause>'``; it survives the trip from a data loader
+    worker, which re-raises it with the worker's traceback in the message,
+    and :meth:`describe` recovers the original message from that."""
+
+    def describe(self) -> str:
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        last = lines[-1] if lines else ''
+        marker = f'{type(self).__name__}: '
+        return last.split(marker, 1)[1] if marker in last else last

@@ -23,12 +23,13 @@ folder in the user's working directory.
 """
 import os
 import subprocess
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
 
-__all__ = ['collect_over_network', 'prepare_distributed', 'same_thread_count']
+__all__ = ['collect_over_network', 'prepare_distributed', 'same_thread_count',
+           'on_main_process']
 
 
 def _slurm_env() -> None:
@@ -106,6 +107,11 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
     same_thread_count()
     collect_over_network(cfg)
     if torch.cuda.is_available():
+        if not dist.is_initialized():
+            # what the Runner would do later (it skips it when a group exists),
+            # done now so that the data check can run on rank 0 only
+            from mmengine.dist import init_dist
+            init_dist(launcher, **(cfg.get('env_cfg') or {}).get('dist_cfg', {}))
         return False
     if not dist.is_initialized():
         if launcher == 'slurm':
@@ -124,3 +130,31 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
     cfg.model_wrapper_cfg = wrapper
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     return True
+
+
+def on_main_process(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on rank 0 only, the others waiting for its verdict.
+
+    Without a process group (or with one process) ``fn`` just runs. With
+    one, rank 0 runs it and broadcasts whether it raised
+    :class:`~gc_mmdet.utils.UserError`; rank 0 re-raises it and every other
+    rank exits with status 2 without printing it again.
+
+    Example:
+        >>> on_main_process(lambda: check_datasets(cfg))  # doctest: +SKIP
+    """
+    from .errors import UserError
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return fn()
+    verdict, result = [None], None
+    if dist.get_rank() == 0:
+        try:
+            result = fn()
+        except UserError as e:
+            verdict = [str(e)]
+    dist.broadcast_object_list(verdict, src=0)
+    if verdict[0] is not None:
+        if dist.get_rank() == 0:
+            raise UserError(verdict[0])
+        raise SystemExit(2)
+    return result

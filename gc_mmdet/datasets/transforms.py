@@ -1,0 +1,64 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""``GuardedLoadImageFromFile``: mmcv's ``LoadImageFromFile`` that names the
+file when it fails, or skips the sample.
+
+The data check (:func:`gc_mmdet.utils.check_datasets`) runs before training;
+a file removed or corrupted after it, or a disk error, would otherwise end
+the run with a traceback from a data loader worker that does not always name
+the file (an empty file gives ``cv2.error ... !buf.empty()``).
+``tools/train.py`` and ``tools/test.py`` put this transform in place of every
+``LoadImageFromFile`` of the config's pipelines, with the config's
+``data_check.on_load_error``.
+"""
+import os
+from typing import Optional
+
+from mmcv.transforms import LoadImageFromFile
+from mmdet.registry import TRANSFORMS
+
+from ..utils.errors import SampleLoadError
+
+__all__ = ['GuardedLoadImageFromFile']
+
+
+@TRANSFORMS.register_module()
+class GuardedLoadImageFromFile(LoadImageFromFile):
+    """Load an image as ``LoadImageFromFile`` does; on failure raise
+    :class:`SampleLoadError` naming the file, or (``on_error='skip'``,
+    training only) return None so that the dataset draws another sample,
+    and append the file to ``skip_log``.
+
+    Args:
+        on_error (str): ``'stop'`` (default) or ``'skip'``.
+        skip_log (str, optional): file that gets one line per skipped sample.
+        **kwargs: as for ``LoadImageFromFile``.
+
+    Example:
+        >>> dict(type='GuardedLoadImageFromFile', on_error='skip',
+        ...      skip_log='work_dirs/run/skipped_samples.txt')
+    """
+
+    def __init__(self, on_error: str = 'stop', skip_log: Optional[str] = None, **kwargs):
+        if on_error not in ('stop', 'skip'):
+            raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
+        super().__init__(**kwargs)
+        self.on_error, self.skip_log = on_error, skip_log
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            return super().transform(results)
+        except Exception as e:  # noqa: BLE001  any failure of this one file
+            kind = type(e).__name__ if type(e).__module__ == 'builtins' else \
+                f'{type(e).__module__}.{type(e).__name__}'  # cv2.error, not 'error'
+            cause = (f'{kind}: {e}'.strip().splitlines() or [''])[0]
+            message = f'{results.get("img_path")}: {cause}'
+            if self.on_error == 'stop':
+                raise SampleLoadError(message) from e
+            if self.skip_log:
+                # O_APPEND: one short write per line, safe from several workers
+                fd = os.open(self.skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    os.write(fd, (message + '\n').encode())
+                finally:
+                    os.close(fd)
+            return None

@@ -208,3 +208,33 @@ def test_two_rank_evaluation_equals_one_rank(trained_gc, tmp_path):
         for key in ('bboxes', 'scores', 'labels'):
             assert torch.equal(a['pred_instances'][key], b['pred_instances'][key]), key
         assert a['pred_instances']['masks'] == b['pred_instances']['masks']
+
+
+def test_data_check_runs_on_rank_0_only(tmp_path):
+    """2 processes on a data set with a missing image: rank 0 checks and
+    prints the one error line, rank 1 waits for its verdict and stops
+    without printing it again; nothing trains."""
+    from _own_coco import hash_tree, make_own_coco, own_data_overrides
+    data = str(tmp_path / 'my_fruit')
+    make_own_coco(data)
+    os.remove(osp.join(data, 'train', 'orchard_02.png'))
+    before = hash_tree(data)
+    work_dir = str(tmp_path / 'work')
+    cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'),
+           'configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py', '2',
+           '--work-dir', work_dir, '--cfg-options', *own_data_overrides(data)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=_env(PORT='29523', GC_MMDET_CACHE_DIR=str(tmp_path / 'cache')))
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    ann = f'{data}/annotations/instances_train.json'
+    errors = [l for l in proc.stderr.splitlines() if l.startswith('error: ')]
+    assert errors[0] == (f'error: {ann}: image 1010 ({data}/train/orchard_02.png): file not '
+                         'found; put it there or remove image 1010 and its annotations from the file')
+    # then the launcher's own line instead of its traceback
+    assert len(errors) == 2 and errors[1].endswith(
+        'of this launch failed (exit status 2); their messages are above')
+    assert [l for l in proc.stdout.splitlines() if l.startswith('data: ')] == [
+        f"data: {ann}: training on 5 of 6 images (1 without an annotation of the config's "
+        'classes (filter_empty_gt))', f'data: {data}/annotations/instances_val.json: 4 images']
+    assert not any(f.endswith('.pth') for _, _, fs in os.walk(work_dir) for f in fs)
+    assert hash_tree(data) == before

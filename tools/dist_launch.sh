@@ -9,7 +9,22 @@ set -euo pipefail
 SCRIPT=$1
 NPROC=$2
 HERE="$(cd "$(dirname "$0")" && pwd)"
-exec "${PYTHON:-python}" -m torch.distributed.run \
+# torchrun, except that a failed process ends the launch with that process's
+# exit status and one line, not the launcher's own traceback: each process has
+# already said what went wrong (tools/train.py: "error: ..." lines).
+exec "${PYTHON:-python}" -c '
+import sys
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import main
+try:
+    main()
+except ChildFailedError as e:
+    codes = sorted({f.exitcode for f in e.failures.values()})
+    status = ", ".join(map(str, codes))
+    print(f"error: {len(e.failures)} process(es) of this launch failed (exit status "
+          f"{status}); their messages are above", file=sys.stderr)
+    sys.exit(codes[-1] if codes and codes[-1] > 0 else 1)
+' \
     --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
     --nproc_per_node="$NPROC" "$HERE/$SCRIPT" "${@:3}" --launcher pytorch

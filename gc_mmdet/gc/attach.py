@@ -44,6 +44,28 @@ _COUPLED = ('SGD', 'Adam', 'NAdam', 'RAdam', 'Adagrad', 'RMSprop', 'Adamax',
 _DECOUPLED = ('AdamW', 'Muon', 'Lion')
 
 
+def _stepping_optimizer(optimizer: Optimizer) -> Optimizer:
+    """The optimizer whose update rule applies: for a wrapper that builds a
+    local optimizer (``ZeroRedundancyOptimizer``, whose ``optim`` is the
+    ``optimizer_class`` instance over this rank's shard) that one."""
+    inner = getattr(optimizer, 'optim', None)
+    return inner if isinstance(inner, Optimizer) else optimizer
+
+
+def _pending_scale(optimizer: Optimizer, kwargs: dict) -> Optional[Any]:
+    """The loss scale the gradients still carry when ``step`` starts, or None.
+
+    ``torch.amp.GradScaler.step`` does not unscale the gradients of an
+    optimizer with ``_step_supports_amp_scaling`` (SGD, Adam, AdamW with
+    ``fused=True``): it sets ``optimizer.grad_scale`` and ``optimizer.found_inf``
+    for the duration of ``step`` and the fused kernel unscales (and skips the
+    step when ``found_inf``). After a ``GradScaler.unscale_`` (mmengine's
+    AmpOptimWrapper with ``clip_grad``) ``grad_scale`` is None: unscaled.
+    """
+    scale = getattr(optimizer, 'grad_scale', None)
+    return kwargs.get('grad_scale') if scale is None else scale
+
+
 def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
                       mode: str) -> bool:
     """Whether ``group['weight_decay']`` is added to the gradient."""
@@ -53,7 +75,7 @@ def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
         return mode == 'coupled'
     if group.get('decoupled_weight_decay', False):
         return False
-    names = [c.__name__ for c in type(optimizer).__mro__]
+    names = [c.__name__ for c in type(_stepping_optimizer(optimizer)).__mro__]
     for name in names:  # the most derived known class decides
         if name in _DECOUPLED:
             return False
@@ -92,9 +114,12 @@ class GCHandle:
     group, then Φ on the GC weights) and sets the group's ``weight_decay`` to
     0 for the duration of the step; the step post-hook restores it. The
     optimizer then sees exactly Φ(g + λw), the reference SGD_GC's input,
-    and the weight is read once instead of twice. (A fused optimizer driven
-    by GradScaler, which gets still-scaled gradients, is handled without the
-    fold.)
+    and the weight is read once instead of twice. A fused optimizer driven
+    by ``GradScaler`` gets still-scaled gradients and the scale as the
+    attribute ``optimizer.grad_scale``: then the gradient becomes
+    ``g_s - mean(g_s + s·λw)`` and the kernel, after unscaling by ``s`` and
+    adding ``λw``, works on the same ``Φ(g + λw)``; a step the kernel skips
+    for ``found_inf`` leaves weights and state as they were.
 
     Attributes:
         selection: which weights GC acts on and which it skipped.
@@ -171,8 +196,9 @@ class GCHandle:
         self._restore_decay()  # in case the previous step raised
         self._notify()
         # A fused optimizer driven by GradScaler receives still-scaled
-        # gradients plus ``grad_scale``; Φ is linear, only λw needs scaling.
-        scale = kwargs.get('grad_scale')
+        # gradients (see _pending_scale); Φ is linear, only λw needs scaling,
+        # and the kernel adds λw itself after unscaling.
+        scale = _pending_scale(optimizer, kwargs)
         groups = optimizer.param_groups
         for plan in self._plan:
             group = groups[plan.index]

@@ -17,6 +17,6 @@ __all__ = [
     'read_synthetic_marker'
 ]
 from .synthetic_coco_dataset import SyntheticCocoDataset  # noqa: E402
-from .transforms import GuardedLoadImageFromFile  # noqa: E402
+from .transforms import GuardedLoadImageFromFile, SeedPerSample  # noqa: E402
 
-__all__ += ['SyntheticCocoDataset', 'GuardedLoadImageFromFile']
+__all__ += ['SyntheticCocoDataset', 'GuardedLoadImageFromFile', 'SeedPerSample']

@@ -13,12 +13,13 @@ the file (an empty file gives ``cv2.error ... !buf.empty()``).
 import os
 from typing import Optional
 
-from mmcv.transforms import LoadImageFromFile
+from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
 from ..utils.errors import SampleLoadError
+from ..utils.seeding import SAMPLE, reseed
 
-__all__ = ['GuardedLoadImageFromFile']
+__all__ = ['GuardedLoadImageFromFile', 'SeedPerSample']
 
 
 @TRANSFORMS.register_module()
@@ -62,3 +63,44 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
                 finally:
                     os.close(fd)
             return None
+
+
+class _SharedEpoch:
+    """``(seed, epoch)`` in shared memory: set by the main process, read by
+    data loader workers, persistent ones included (created before they
+    start, inherited on fork, passed on spawn). Deep copies share it too."""
+
+    def __init__(self):
+        import multiprocessing
+        self.values = multiprocessing.RawArray('q', 2)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+@TRANSFORMS.register_module()
+class SeedPerSample(BaseTransform):
+    """Seed python's, numpy's and torch's RNGs from ``(seed, epoch, sample
+    index)`` before the rest of the pipeline draws from them, so that a
+    sample's augmentation does not depend on which process or worker loads
+    it, nor on what was drawn before: a resumed run, and a run with another
+    ``num_workers``, augment every sample alike.
+    :class:`~gc_mmdet.hooks.DeterministicResumeHook` puts it at the head of
+    the training pipeline and sets the epoch (:meth:`set_epoch`).
+
+    Example:
+        >>> seeding = SeedPerSample()
+        >>> seeding.set_epoch(seed=0, epoch=3)
+        >>> seeding(dict(sample_idx=17))  # same numbers drawn after, anywhere
+    """
+
+    def __init__(self):
+        self._shared = _SharedEpoch()
+
+    def set_epoch(self, seed: int, epoch: int) -> None:
+        self._shared.values[0], self._shared.values[1] = seed, epoch
+
+    def transform(self, results: dict) -> dict:
+        seed, epoch = self._shared.values
+        reseed(seed, SAMPLE, epoch, results['sample_idx'])
+        return results

@@ -8,42 +8,49 @@ the RNGs restart from the seed, so RPN / RoI sampling (torch's RNG) and data
 augmentation (numpy's and python's) draw different numbers than the run
 that was interrupted, and the final weights differ.
 
-Rather than saving RNG states (which would also have to account for what
-validation and data-loader construction draw between the checkpoint and the
-next epoch), this hook re-seeds all three RNGs at the start of every training
-epoch and iteration from ``(runner.seed, epoch or iteration)``. Whatever
-happened before, the random numbers of iteration ``i`` are then a function of
-the seed and ``i`` only; mmengine restores ``runner.seed`` from the
-checkpoint. This holds for epoch-based loops (mmdet's; resumption is at an
-epoch boundary). With an iteration-based loop, mmengine replays the skipped
-batches' data pipeline on resume, so randomness in data augmentation may
-still differ there.
+Rather than saving RNG states, this hook makes every random number a
+function of the seed and where it is drawn:
+
+* in the main process, it re-seeds all three RNGs at the start of every
+  training epoch and iteration from ``(runner.seed, epoch or iteration)``;
+* in the data pipeline, which runs in data loader workers when
+  ``num_workers > 0`` (seeded once by mmengine, so a resumed run's workers
+  would draw other numbers), it puts :class:`~gc_mmdet.datasets.SeedPerSample`
+  at the head of the training pipeline before the first epoch, which seeds
+  them from ``(runner.seed, epoch, sample index)`` for every sample.
+
+So an epoch-based run resumed from any epoch checkpoint ends with the
+weights of an uninterrupted one, with ``num_workers`` 0 or more, persistent
+workers or not, and runs that differ only in ``num_workers`` end alike too
+(``tests/test_resume_workers.py``). With an iteration-based loop
+(``InfiniteSampler``) a sample's pass over the data is not known where it is
+loaded, and mmengine replays the skipped batches on resume: there the data
+augmentation after a resume may differ.
 
 .. code-block:: python
 
     custom_hooks = [dict(type='DeterministicResumeHook')]
 """
-import random
-from typing import Any, Optional
+from typing import Any, Iterator, List, Optional
 
-import numpy as np
-import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from ..datasets.transforms import SeedPerSample
+from ..utils.seeding import EPOCH, ITER, reseed
+
 __all__ = ['DeterministicResumeHook', 'reseed']
 
-_EPOCH, _ITER = 1, 2
 
-
-def reseed(seed: int, kind: int, index: int) -> int:
-    """Seed python, numpy and torch from ``(seed, kind, index)``; return the
-    derived seed."""
-    derived = int(np.random.SeedSequence([seed, kind, index]).generate_state(1)[0])
-    random.seed(derived)
-    np.random.seed(derived)
-    torch.manual_seed(derived)
-    return derived
+def _leaf_datasets(dataset: Any) -> Iterator[Any]:
+    """The datasets under Concat/Repeat/ClassBalanced-style wrappers."""
+    if hasattr(dataset, 'datasets'):
+        for d in dataset.datasets:
+            yield from _leaf_datasets(d)
+    elif hasattr(dataset, 'dataset'):
+        yield from _leaf_datasets(dataset.dataset)
+    else:
+        yield dataset
 
 
 @HOOKS.register_module()
@@ -53,9 +60,25 @@ class DeterministicResumeHook(Hook):
 
     priority = 'VERY_HIGH'  # before any other hook draws a random number
 
+    def __init__(self) -> None:
+        self._seeding: List[SeedPerSample] = []
+
+    def before_train(self, runner: Any) -> None:
+        # before the first epoch creates the data loader's workers
+        self._seeding = []
+        for dataset in _leaf_datasets(runner.train_dataloader.dataset):
+            transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None)
+            if transforms is None:
+                continue
+            if not (transforms and isinstance(transforms[0], SeedPerSample)):
+                transforms.insert(0, SeedPerSample())
+            self._seeding.append(transforms[0])
+
     def before_train_epoch(self, runner: Any) -> None:
-        reseed(runner.seed, _EPOCH, runner.epoch)
+        for seeding in self._seeding:  # read by the workers of this epoch
+            seeding.set_epoch(runner.seed, runner.epoch)
+        reseed(runner.seed, EPOCH, runner.epoch)
 
     def before_train_iter(self, runner: Any, batch_idx: int,
                           data_batch: Optional[Any] = None) -> None:
-        reseed(runner.seed, _ITER, runner.iter)
+        reseed(runner.seed, ITER, runner.iter)

@@ -13,6 +13,8 @@ the file (an empty file gives ``cv2.error ... !buf.empty()``).
 import os
 from typing import Optional
 
+import numpy as np
+
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
@@ -44,6 +46,7 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
             raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
         super().__init__(**kwargs)
         self.on_error, self.skip_log = on_error, skip_log
+        self._skips = 0
 
     def transform(self, results: dict) -> Optional[dict]:
         try:
@@ -55,6 +58,12 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
             message = f'{results.get("img_path")}: {cause}'
             if self.on_error == 'stop':
                 raise SampleLoadError(message) from e
+            # mmengine draws the replacement with numpy's RNG, which SeedPerSample
+            # has just seeded from this very sample: without a fresh state it
+            # can draw this sample again, and again (1000 times, then it stops)
+            self._skips += 1
+            np.random.seed(np.random.SeedSequence(
+                [int(results.get('sample_idx', 0)), self._skips]).generate_state(1)[0])
             if self.skip_log:
                 # O_APPEND: one short write per line, safe from several workers
                 fd = os.open(self.skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -24,8 +24,10 @@ weights of an uninterrupted one, with ``num_workers`` 0 or more, persistent
 workers or not, and runs that differ only in ``num_workers`` end alike too
 (``tests/test_resume_workers.py``). With an iteration-based loop
 (``InfiniteSampler``) a sample's pass over the data is not known where it is
-loaded, and mmengine replays the skipped batches on resume: there the data
-augmentation after a resume may differ.
+loaded, so the hook leaves the pipeline's RNGs as mmengine seeds them (a
+per-sample seed would repeat each sample's augmentation on every pass):
+there the main process is re-seeded every iteration, and after a resume the
+data augmentation drawn in workers may differ.
 
 .. code-block:: python
 
@@ -35,6 +37,7 @@ from typing import Any, Iterator, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+from mmengine.runner import EpochBasedTrainLoop
 
 from ..datasets.transforms import SeedPerSample
 from ..utils.seeding import EPOCH, ITER, reseed
@@ -66,6 +69,8 @@ class DeterministicResumeHook(Hook):
     def before_train(self, runner: Any) -> None:
         # before the first epoch creates the data loader's workers
         self._seeding = []
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
+            return  # no epochs to seed by (module docstring)
         for dataset in _leaf_datasets(runner.train_dataloader.dataset):
             transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None)
             if transforms is None:

@@ -13,8 +13,12 @@
 # Environment variables:
 #   GC_MMDET_ENV        use this existing environment (a venv or conda prefix
 #                       containing bin/python) instead of creating .venv/.
-#                       Its torch is kept if it is >= 2.1.
-#   GC_MMDET_WHEEL_DIR  where built mmcv wheels are kept for reuse
+#                       What it already has is kept: every installed package
+#                       is pinned to its version while setup adds the rest,
+#                       and where a requirement cannot be met without changing
+#                       one, setup stops with one line naming it.
+#   GC_MMDET_WHEEL_DIR  where built mmcv wheels are kept for reuse, one folder
+#                       per torch version, CUDA, C++ ABI and Python
 #                       (default: ~/.cache/gc_mmdet/wheels).
 #   FORCE_CUDA=1        build mmcv with CUDA ops (needs nvcc matching torch's CUDA).
 #   GC_MMDET_CPU_OPS=1  on a machine with a GPU, build CPU-only ops anyway.
@@ -52,6 +56,40 @@ fi
 PY="$ENV_DIR/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
 
+# In a user's environment, pin every installed distribution to its version
+# (a pip constraints file), so that pip adds what is missing and never
+# upgrades or downgrades what is there (e.g. numpy 1.x under an older torch:
+# the newest opencv-python would pull numpy 2).
+KEEP=()
+if [[ -n "${GC_MMDET_ENV:-}" ]]; then
+  keep_file="$(mktemp)"
+  "$PY" - >"$keep_file" <<'EOF'
+import importlib.metadata as md
+seen = set()
+for dist in md.distributions():
+    name = (dist.metadata['Name'] or '').lower().replace('_', '-')
+    if name and name not in seen and name != 'gc-mmdet':
+        seen.add(name)
+        print(f'{name}=={dist.version}')
+EOF
+  KEEP=(-c "$keep_file")
+fi
+# pip_add ARGS...: pip install that keeps the environment's packages; when it
+# cannot, one line says which requirement collides with which package.
+pip_add() {
+  [[ "$1" == "-q" ]] && shift  # the output goes to a file; the conflict lines are wanted
+  log "pip install $*"
+  local out; out="$(mktemp)"
+  if "${PIP[@]}" install "${KEEP[@]}" "$@" >"$out" 2>&1; then
+    grep -e '^Successfully' "$out" || true
+    return 0
+  fi
+  local why
+  why="$(sed -n '/The conflict is caused by:/,/^$/p' "$out" | sed '1d;/^ *$/d;s/^ *//' | paste -sd';' | sed 's/;/; /g')"
+  [[ -n "$why" ]] || why="$(grep -e '^ERROR' "$out" | tail -n1)"
+  die "pip install $* into $ENV_DIR: ${why:-failed}; setup does not change a package the environment already has: change it yourself or use a fresh environment (pip's output: $out)"
+}
+
 # What a complete environment imports: the stack, the test tools and the
 # fast-eval extra (faster-coco-eval), which CI and the tests use.
 IMPORT_CHECK="import mmcv.ops, mmdet, gc_mmdet, pytest, faster_coco_eval"
@@ -79,25 +117,30 @@ EOF
 }
 
 # ---------------------------------------------------------------- torch
-"${PIP[@]}" install -q packaging  # for have(); a user's torch is kept if >= 2.1
-if have torch 2.1 && have torchvision; then
+pip_add packaging  # for have()
+if have torch; then
+  have torch 2.1 || die "torch $("$PY" -c 'import torch; print(torch.__version__)') in $ENV_DIR is older than 2.1, the oldest gc_mmdet is tested with; use an environment with torch >= 2.1"
+  have torchvision || { log "adding the torchvision that matches the installed torch"; pip_add torchvision; }
   log "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
 else
   log "installing $TORCH_PIN $TORCHVISION_PIN"
-  "${PIP[@]}" install "$TORCH_PIN" "$TORCHVISION_PIN"
+  pip_add "$TORCH_PIN" "$TORCHVISION_PIN"
 fi
 # setuptools: >= 77.0.3 for torch 2.14, < 81 because mmengine imports pkg_resources
-"${PIP[@]}" install -q wheel ninja "setuptools<81"
+pip_add wheel ninja "setuptools<81"
 TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 CUDA_AVAILABLE="$("$PY" -c 'import torch; print(int(torch.cuda.is_available()))')"
 
 # ---------------------------------------------------------------- mmengine
-have mmengine 0.10 || "${PIP[@]}" install "$MMENGINE_PIN"
+have mmengine 0.10 0.11 || pip_add "$MMENGINE_PIN"
 
 # ---------------------------------------------------------------- mmcv
-mmcv_ok() { "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; }
+mmcv_ok() { "$PY" -c "import mmcv.ops" >/dev/null 2>&1 && have mmcv 2.1 2.2; }
+dist_version() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null; }
 if mmcv_ok; then
-  log "mmcv $MMCV_VERSION with ops already installed"
+  log "mmcv $(dist_version mmcv) with ops already installed"
+elif [[ -n "${GC_MMDET_ENV:-}" ]] && dist_version mmcv >/dev/null; then
+  die "$ENV_DIR has mmcv $(dist_version mmcv), but gc_mmdet needs mmcv >= 2.1, < 2.2 whose 'import mmcv.ops' works; setup does not replace a package you installed: 'pip uninstall mmcv' there, then run setup again to build $MMCV_VERSION"
 else
   OPS="cpu"
   if [[ "${FORCE_CUDA:-0}" == "1" ]]; then
@@ -117,7 +160,12 @@ EOF
     exit 2
   fi
   WHEEL_DIR="${GC_MMDET_WHEEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gc_mmdet/wheels}"
-  WHEEL_SUB="$WHEEL_DIR/mmcv-$MMCV_VERSION-torch-$TORCH_VERSION-$OPS-$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+  # A wheel is reused only for the torch it was compiled against: its
+  # version, CUDA and C++ ABI, with the ops kind and Python, name the folder.
+  WHEEL_SUB="$WHEEL_DIR/mmcv-$MMCV_VERSION-$("$PY" -c '
+import sys, torch
+print(f"torch-{torch.__version__}-cuda-{torch.version.cuda or 0}-abi{int(torch._C._GLIBCXX_USE_CXX11_ABI)}"
+      f"-cp{sys.version_info[0]}{sys.version_info[1]}")')-$OPS"
   wheel="$(ls "$WHEEL_SUB"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
   if [[ -z "$wheel" ]]; then
     log "building mmcv $MMCV_VERSION with $OPS ops from source (about 10 minutes on 2 cores)"
@@ -131,10 +179,12 @@ EOF
     # tools/setup/cxx20 rewrites that flag and runs the real compiler.
     mkdir -p "$WHEEL_SUB"
     tmpwheels="$(mktemp -d)"
+    # --no-cache-dir: pip's own wheel cache is keyed by the sdist, not by the
+    # torch it was compiled against, and would hand back another torch's build.
     PYTHONPATH="$overlay${PYTHONPATH:+:$PYTHONPATH}" \
     MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
     GC_MMDET_REAL_CXX="${CXX:-g++}" CC="$ROOT/tools/setup/cxx20" CXX="$ROOT/tools/setup/cxx20" \
-      "${PIP[@]}" wheel --no-deps --no-build-isolation --no-binary mmcv \
+      "${PIP[@]}" wheel --no-cache-dir --no-deps --no-build-isolation --no-binary mmcv \
         "mmcv==$MMCV_VERSION" -w "$tmpwheels"
     mv "$tmpwheels"/mmcv-*.whl "$WHEEL_SUB"/
     rm -rf "$overlay" "$tmpwheels"
@@ -145,14 +195,14 @@ EOF
   fi
   # --no-deps: mmcv's own requirements are installed below through mmdet/pyproject.
   "${PIP[@]}" install --no-deps --force-reinstall "$wheel"
-  "${PIP[@]}" install -q addict mmengine opencv-python packaging Pillow pyyaml yapf
+  pip_add addict mmengine opencv-python packaging Pillow pyyaml yapf
   mmcv_ok || die "mmcv $MMCV_VERSION was installed but 'import mmcv.ops' fails"
 fi
 
 # ---------------------------------------------------------------- the rest
-have mmdet 3.0 3.4 || "${PIP[@]}" install "$MMDET_PIN"
+have mmdet 3.3 3.4 || pip_add "$MMDET_PIN"
 log "installing gc_mmdet (editable) with the tests and fast-eval extras"
-"${PIP[@]}" install -q -e "$ROOT[tests,fast-eval]"
+pip_add -e "$ROOT[tests,fast-eval]"
 
 "$PY" -c "$IMPORT_CHECK" || die "the installed stack does not import"
 echo "$want_stamp" > "$STAMP"

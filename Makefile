@@ -2,19 +2,28 @@
 ENV ?= $(if $(GC_MMDET_ENV),$(GC_MMDET_ENV),.venv)
 PY  := $(ENV)/bin/python
 PYTEST_ARGS ?=
+# the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)
+OLDEST_ENV ?= .venv-oldest
 
-.PHONY: setup test test-fast demo demo-r50 compare
+.PHONY: setup test test-fast oldest-stack test-oldest demo demo-r50 compare
 
 DEMO_CONFIG := configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py
 
 setup:            ## create/complete the environment (idempotent; seconds when ready)
 	bash tools/setup.sh
 
-test: setup       ## the whole test suite, slow end-to-end tests included
+test: setup oldest-stack  ## the whole suite, slow tests included; then the fast tests on the oldest stack
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-fast: setup  ## everything but the tests marked slow
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+oldest-stack:     ## a user's torch 2.1 / numpy 1.x environment, completed by GC_MMDET_ENV=... setup
+	bash tools/setup/oldest_stack.sh $(OLDEST_ENV)
+
+test-oldest: oldest-stack  ## the fast tests on the oldest stack
+	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 demo: setup       ## the main job: train + evaluate Mask R-CNN + FPN + GC on synthetic COCO, then report
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo

@@ -13,6 +13,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 import gc_mmdet
 from _models import AllKinds, loss_of
+from _torch_features import needs_cpu_fused, needs_cpu_grad_scaler
 
 OPTIMIZERS = {
     'sgd': (torch.optim.SGD, dict(lr=0.05, momentum=0.9, weight_decay=1e-2)),
@@ -101,6 +102,8 @@ CASES = [(kind, location, clip) for kind in OPTIMIZERS for location in ('grad', 
          for clip in (False, True)]
 
 
+@needs_cpu_grad_scaler
+@needs_cpu_fused
 @pytest.mark.parametrize('kind,location,clip', CASES)
 def test_fused_with_grad_scaler_equals_unscaled_plain(kind, location, clip):
     ref = train(kind, location, 'plain', scaled=False, clip=clip, inf_step=INF_STEP)
@@ -109,6 +112,7 @@ def test_fused_with_grad_scaler_equals_unscaled_plain(kind, location, clip):
     assert not torch.equal(fused.conv.weight, _model().conv.weight)  # it trained
 
 
+@needs_cpu_grad_scaler
 @pytest.mark.parametrize('kind', list(OPTIMIZERS))
 @pytest.mark.parametrize('location', ['grad', 'update'])
 def test_foreach_with_grad_scaler_equals_unscaled_plain(kind, location):
@@ -116,6 +120,8 @@ def test_foreach_with_grad_scaler_equals_unscaled_plain(kind, location):
     assert_close_weights(train(kind, location, 'foreach', scaled=True, inf_step=INF_STEP), ref)
 
 
+@needs_cpu_grad_scaler
+@needs_cpu_fused
 def test_gc_acts_in_the_fused_scaled_run():
     """The comparison above is not vacuous: with coupled decay, GC changes
     a fused, scaled SGD run far beyond their tolerance."""
@@ -145,6 +151,8 @@ class CpuAmpOptimWrapper(AmpOptimWrapper):
         self.loss_scaler = torch.amp.GradScaler('cpu', init_scale=SCALE)
 
 
+@needs_cpu_grad_scaler
+@needs_cpu_fused
 @pytest.mark.parametrize('kind', list(OPTIMIZERS))
 @pytest.mark.parametrize('clip_grad', [None, dict(max_norm=0.5)])
 def test_amp_optim_wrapper_fused_equals_optim_wrapper(kind, clip_grad):

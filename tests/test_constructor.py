@@ -10,6 +10,7 @@ from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor)
 from _models import AllKinds, loss_of
+from _torch_features import needs_cpu_grad_scaler
 from _reference import RefSGD, center_loop, channel_means_loop, gc_kinds
 
 
@@ -162,6 +163,7 @@ def test_fan_in_one_warns_and_skips():
     assert [t.name for t in ow.gc_handle.targets] == ['1.weight']
 
 
+@needs_cpu_grad_scaler
 def test_grad_scaler_cpu_unscaled_and_inf_step_skipped():
     """The AmpOptimWrapper path (GradScaler.unscale_ then step) on CPU: GC
     sees unscaled gradients, and an inf step is skipped without GC state."""

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet
+from _torch_features import needs_checkpoint_allow_list
 from gc_mmdet.compat.torch_load import mmengine_checkpoint_globals
 
 
@@ -66,6 +67,7 @@ def _names(globals_):
             for g in globals_}
 
 
+@needs_checkpoint_allow_list
 def test_allow_list_is_exactly_what_a_checkpoint_needs(checkpoint):
     _, ckpt = checkpoint
     proc = _in_fresh_python(
@@ -79,7 +81,7 @@ def test_allow_list_is_exactly_what_a_checkpoint_needs(checkpoint):
     extra = _names(mmengine_checkpoint_globals()) - unsafe
     assert all(name.startswith(('numpy.core.', 'numpy.dtypes.')) for name in extra), extra
     assert torch.serialization.get_unsafe_globals_in_checkpoint(str(ckpt)) == []
-    loaded = torch.load(str(ckpt))  # weights_only=True is the default
+    loaded = torch.load(str(ckpt), weights_only=True)  # the default since torch 2.6
     assert loaded['meta']['iter'] == 2
     assert loaded['message_hub']['log_scalars']['train/loss'].data[0].size == 2
 
@@ -92,10 +94,11 @@ def test_resume_from_own_checkpoint(checkpoint):
     assert (work_dir / 'iter_4.pth').exists()
 
 
+@needs_checkpoint_allow_list
 def test_without_the_shim_loading_fails(checkpoint):
     """Proof that the shim is what makes the difference."""
     _, ckpt = checkpoint
-    proc = _in_fresh_python(f'import torch, mmengine.logging\ntorch.load({str(ckpt)!r})')
+    proc = _in_fresh_python(f'import torch, mmengine.logging\ntorch.load({str(ckpt)!r}, weights_only=True)')
     assert proc.returncode != 0
     assert 'HistoryBuffer' in proc.stderr
 
@@ -118,4 +121,4 @@ def test_untrusted_pickle_is_still_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': _Evil()}, str(path))
     with pytest.raises(pickle.UnpicklingError, match='posix.system|os.system'):
-        torch.load(str(path))
+        torch.load(str(path), weights_only=True)

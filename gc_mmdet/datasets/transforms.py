@@ -66,7 +66,8 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
                 [int(results.get('sample_idx', 0)), self._skips]).generate_state(1)[0])
             if self.skip_log:
                 # O_APPEND: one short write per line, safe from several workers
-                fd = os.open(self.skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT  # novm (ints, not types)
+                fd = os.open(self.skip_log, flags, 0o644)
                 try:
                     os.write(fd, (message + '\n').encode())
                 finally:

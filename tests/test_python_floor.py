@@ -22,7 +22,9 @@ def _vermin(target, *paths):
     # str.decode: vermin takes bytes.decode (in coco_files.py) for Python 2's
     # str.decode; union-types: `X | Y` in annotations (3.10), which it also
     # reports for ints or-ed together (marked `# novm` where that happens)
-    return subprocess.run([sys.executable, '-m', 'vermin', f'-t={target}-', '--violations',
+    # vermin has no __main__; its console script calls vermin.main()
+    return subprocess.run([sys.executable, '-c', 'import sys, vermin; sys.exit(vermin.main())',
+                           f'-t={target}-', '--violations',
                            '--no-tips', '--eval-annotations', '--feature', 'union-types',
                            '--exclude', 'str.decode', *paths],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)

@@ -5,14 +5,18 @@ PYTEST_ARGS ?=
 # the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)
 OLDEST_ENV ?= .venv-oldest
 
-.PHONY: setup test test-fast oldest-stack test-oldest demo demo-r50 compare
+.PHONY: setup lint test test-fast oldest-stack test-oldest demo demo-r50 compare
 
 DEMO_CONFIG := configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py
 
 setup:            ## create/complete the environment (idempotent; seconds when ready)
 	bash tools/setup.sh
 
-test: setup oldest-stack  ## the whole suite, slow tests included; then the fast tests on the oldest stack
+lint: setup       ## ruff: lint, import order and format of the whole tree (pyproject.toml)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: setup oldest-stack lint  ## lint, the whole suite (slow tests included), the fast tests on the oldest stack
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -8,7 +8,7 @@ in one process.
         [--repeats 1] [--seed 0] [--json out.json]
 
 The data: synthetic ground truth with crowd regions, COCO-like in its number
-of categories and objects per image, and detections synthesized from it (:mod:`gc_mmdet.evaluation.synthetic_detections`),
+of categories and objects per image, and detections synthesized from it (``tests/_synthetic_detections.py``),
 filled up to ``--dets-per-image`` as a detector's ``max_per_img`` does, each
 with a box and a mask. For each IoU type (bbox, segm) and backend
 (:func:`gc_mmdet.evaluation.coco_api`, the classes ``BackendCocoMetric``
@@ -23,6 +23,7 @@ median is reported.
 Prints a Markdown table (seconds, speed-up, and the largest difference
 between the backends' 12 statistics); ``--json`` writes the numbers.
 """
+
 import argparse
 import contextlib
 import copy
@@ -38,7 +39,8 @@ from typing import Dict, List
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+# the workload generator is a test fixture (tests/_synthetic_detections.py)
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
 
 IOU_TYPES = ('bbox', 'segm')
 MAX_DETS = [100, 300, 1000]  # mmdet's CocoMetric proposal_nums
@@ -47,6 +49,7 @@ MAX_DETS = [100, 300, 1000]  # mmdet's CocoMetric proposal_nums
 def evaluate_once(backend: str, gt_file: str, dets: List[dict], iou_type: str) -> dict:
     """One timed evaluation; returns ``seconds`` and the 12 ``stats``."""
     from gc_mmdet.evaluation import coco_api
+
     COCO, COCOeval = coco_api(backend)  # noqa: N806
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(gt_file)
@@ -66,19 +69,39 @@ def evaluate_once(backend: str, gt_file: str, dets: List[dict], iou_type: str) -
     return dict(seconds=seconds, stats=np.asarray(ev.stats, dtype=np.float64))
 
 
-def run(images: int, dets_per_image: int, min_size: int, max_size: int,
-        categories: int, max_objects: int, repeats: int, seed: int,
-        backends=('pycocotools', 'faster')) -> dict:
-    from gc_mmdet.evaluation.synthetic_detections import (jitter_detections,
-                                                          synthetic_coco_gt)
+def run(
+    images: int,
+    dets_per_image: int,
+    min_size: int,
+    max_size: int,
+    categories: int,
+    max_objects: int,
+    repeats: int,
+    seed: int,
+    backends=('pycocotools', 'faster'),
+) -> dict:
+    from _synthetic_detections import jitter_detections, synthetic_coco_gt
+
     t = time.perf_counter()
-    gt = synthetic_coco_gt(images, min_size=min_size, max_size=max_size, seed=seed,
-                           max_objects=max_objects, num_categories=categories)
+    gt = synthetic_coco_gt(
+        images,
+        min_size=min_size,
+        max_size=max_size,
+        seed=seed,
+        max_objects=max_objects,
+        num_categories=categories,
+    )
     dets = jitter_detections(gt, seed=seed, dets_per_image=dets_per_image)
     made_s = time.perf_counter() - t
-    results = dict(images=images, categories=categories, annotations=len(gt['annotations']),
-                   crowd=sum(a['iscrowd'] for a in gt['annotations']),
-                   detections=len(dets), data_seconds=made_s, rows=[])
+    results = dict(
+        images=images,
+        categories=categories,
+        annotations=len(gt['annotations']),
+        crowd=sum(a['iscrowd'] for a in gt['annotations']),
+        detections=len(dets),
+        data_seconds=made_s,
+        rows=[],
+    )
     with tempfile.TemporaryDirectory() as tmp:
         gt_file = osp.join(tmp, 'gt.json')
         with open(gt_file, 'w') as f:
@@ -93,56 +116,86 @@ def run(images: int, dets_per_image: int, min_size: int, max_size: int,
                     times[backend].append(r['seconds'])
                     stats[backend] = r['stats']
             ref, fast = backends
-            results['rows'].append(dict(
-                iou_type=iou_type,
-                seconds={b: statistics.median(ts) for b, ts in times.items()},
-                all_seconds=times,
-                speedup=statistics.median(times[ref]) / statistics.median(times[fast]),
-                max_abs_diff=float(np.abs(stats[ref] - stats[fast]).max()),
-                stats={b: s.tolist() for b, s in stats.items()}))
+            results['rows'].append(
+                dict(
+                    iou_type=iou_type,
+                    seconds={b: statistics.median(ts) for b, ts in times.items()},
+                    all_seconds=times,
+                    speedup=statistics.median(times[ref]) / statistics.median(times[fast]),
+                    max_abs_diff=float(np.abs(stats[ref] - stats[fast]).max()),
+                    stats={b: s.tolist() for b, s in stats.items()},
+                )
+            )
     return results
 
 
 def table(results: dict) -> str:
-    rows = ['| IoU type | pycocotools (s) | faster-coco-eval (s) | speed-up | max abs diff, 12 stats |',
-            '|---|---|---|---|---|']
+    rows = [
+        '| IoU type | pycocotools (s) | faster-coco-eval (s) | speed-up | max abs diff, 12 stats |',
+        '|---|---|---|---|---|',
+    ]
     for r in results['rows']:
         s = r['seconds']
-        rows.append(f"| {r['iou_type']} | {s['pycocotools']:.2f} | {s['faster']:.2f} | "
-                    f"{r['speedup']:.1f}x | {r['max_abs_diff']:.1e} |")
+        rows.append(
+            f'| {r["iou_type"]} | {s["pycocotools"]:.2f} | {s["faster"]:.2f} | '
+            f'{r["speedup"]:.1f}x | {r["max_abs_diff"]:.1e} |'
+        )
     return '\n'.join(rows)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--images', type=int, default=2000)
-    parser.add_argument('--dets-per-image', type=int, default=100,
-                        help='detections per image, as a detector keeps (max_per_img)')
+    parser.add_argument(
+        '--dets-per-image',
+        type=int,
+        default=100,
+        help='detections per image, as a detector keeps (max_per_img)',
+    )
     parser.add_argument('--min-size', type=int, default=320, help='smallest image side')
     parser.add_argument('--max-size', type=int, default=640, help='largest image side')
     parser.add_argument('--categories', type=int, default=80, help='as COCO')
-    parser.add_argument('--max-objects', type=int, default=14,
-                        help='objects per image: 0 to this (COCO: 7.3 on average)')
+    parser.add_argument(
+        '--max-objects',
+        type=int,
+        default=14,
+        help='objects per image: 0 to this (COCO: 7.3 on average)',
+    )
     parser.add_argument('--repeats', type=int, default=1)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='write the results here')
     args = parser.parse_args(argv)
 
     from importlib.metadata import version
-    results = run(args.images, args.dets_per_image, args.min_size, args.max_size,
-                  args.categories, args.max_objects, args.repeats, args.seed)
+
+    results = run(
+        args.images,
+        args.dets_per_image,
+        args.min_size,
+        args.max_size,
+        args.categories,
+        args.max_objects,
+        args.repeats,
+        args.seed,
+    )
     results.update(
-        cpus=os.cpu_count(), repeats=args.repeats,
-        versions={p: version(p) for p in ('pycocotools', 'faster-coco-eval')})
-    print(f"## COCO evaluation: pycocotools {results['versions']['pycocotools']} vs "
-          f"faster-coco-eval {results['versions']['faster-coco-eval']}, "
-          f"{results['cpus']} CPUs\n")
-    print(f"{results['images']} images ({args.min_size}-{args.max_size} px), "
-          f"{results['categories']} categories, "
-          f"{results['annotations']} objects ({results['crowd']} crowd regions), "
-          f"{results['detections']} detections with masks (made in "
-          f"{results['data_seconds']:.1f} s); loadRes + evaluate + accumulate + "
-          f"summarize, median of {args.repeats}\n")
+        cpus=os.cpu_count(),
+        repeats=args.repeats,
+        versions={p: version(p) for p in ('pycocotools', 'faster-coco-eval')},
+    )
+    print(
+        f'## COCO evaluation: pycocotools {results["versions"]["pycocotools"]} vs '
+        f'faster-coco-eval {results["versions"]["faster-coco-eval"]}, '
+        f'{results["cpus"]} CPUs\n'
+    )
+    print(
+        f'{results["images"]} images ({args.min_size}-{args.max_size} px), '
+        f'{results["categories"]} categories, '
+        f'{results["annotations"]} objects ({results["crowd"]} crowd regions), '
+        f'{results["detections"]} detections with masks (made in '
+        f'{results["data_seconds"]:.1f} s); loadRes + evaluate + accumulate + '
+        f'summarize, median of {args.repeats}\n'
+    )
     print(table(results))
     if args.json:
         with open(args.json, 'w') as f:

@@ -23,6 +23,7 @@ estimate for COCO train2017 (118,287 images, 860,001 annotations). The
 first image pass reads files the writer has just left in the page cache: on
 a cold disk it reads more slowly.
 """
+
 import argparse
 import json
 import os
@@ -34,20 +35,21 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 COCO_IMAGES, COCO_ANNS = 118_287, 860_001
 
 
-def write_standin(root: str, images: int, anns_per_image: float, w: int, h: int,
-                  seed: int = 0) -> str:
+def write_standin(
+    root: str, images: int, anns_per_image: float, w: int, h: int, seed: int = 0
+) -> str:
     import cv2
+
     rng = np.random.default_rng(seed)
     os.makedirs(osp.join(root, 'images'))
     yy, xx = np.mgrid[0:h, 0:w]
     base = ((xx * 255 // w)[..., None] + (yy * 255 // h)[..., None] + np.zeros(3, int)) // 2
-    coco = dict(images=[], annotations=[], categories=[
-        dict(id=i + 1, name=f'class_{i}') for i in range(80)])
+    coco = dict(
+        images=[], annotations=[], categories=[dict(id=i + 1, name=f'class_{i}') for i in range(80)]
+    )
     ann_id = 1
     for i in range(images):
         img = np.clip(base + rng.integers(-20, 20, (1, 1, 3)), 0, 255).astype(np.uint8)
@@ -58,12 +60,19 @@ def write_standin(root: str, images: int, anns_per_image: float, w: int, h: int,
         for _ in range(rng.poisson(anns_per_image)):
             bw, bh = rng.integers(8, w // 2), rng.integers(8, h // 2)
             x, y = rng.integers(0, w - bw), rng.integers(0, h - bh)
-            ann = dict(id=ann_id, image_id=i + 1, category_id=int(rng.integers(1, 81)),
-                       bbox=[float(x), float(y), float(bw), float(bh)], area=float(bw * bh) * 0.6,
-                       iscrowd=0)
+            ann = dict(
+                id=ann_id,
+                image_id=i + 1,
+                category_id=int(rng.integers(1, 81)),
+                bbox=[float(x), float(y), float(bw), float(bh)],
+                area=float(bw * bh) * 0.6,
+                iscrowd=0,
+            )
             if rng.random() < 0.01:
                 ann['iscrowd'] = 1
-                ann['segmentation'] = dict(size=[h, w], counts=[int(y * w + x), int(bw), h * w - int(y * w + x) - int(bw)])
+                ann['segmentation'] = dict(
+                    size=[h, w], counts=[int(y * w + x), int(bw), h * w - int(y * w + x) - int(bw)]
+                )
             else:
                 n = int(rng.integers(12, 41))
                 t = np.sort(rng.random(n)) * 2 * np.pi
@@ -87,7 +96,7 @@ def main() -> None:
     parser.add_argument('--json', help='write the figures here')
     args = parser.parse_args()
 
-    from gc_mmdet.utils.coco_check import Findings, check_coco_contents
+    from gc_mmdet.datasets.checks.coco_check import Findings, check_coco_contents
 
     root = args.workdir or tempfile.mkdtemp(prefix='gc_mmdet_check_bench_')
     if args.workdir and osp.exists(root) and os.listdir(root):
@@ -97,8 +106,9 @@ def main() -> None:
     try:
         t = time.perf_counter()
         ann_file = write_standin(root, args.images, args.anns_per_image, args.width, args.height)
-        print(f'wrote {args.images} images and their annotations in '
-              f'{time.perf_counter() - t:.0f} s')
+        print(
+            f'wrote {args.images} images and their annotations in {time.perf_counter() - t:.0f} s'
+        )
         t = time.perf_counter()
         with open(ann_file, 'rb') as f:
             data = json.load(f)
@@ -111,8 +121,7 @@ def main() -> None:
             findings = Findings()
             data_images = dict(data, annotations=[])
             t = time.perf_counter()
-            check_coco_contents(ann_file, data_images, findings,
-                                img_dir=osp.join(root, 'images'))
+            check_coco_contents(ann_file, data_images, findings, img_dir=osp.join(root, 'images'))
             timings[name] = time.perf_counter() - t
             assert not findings.has_errors, findings.error_lines()
     finally:
@@ -126,25 +135,42 @@ def main() -> None:
         'images, first run': timings['images, first run'] / args.images * 1e4,
         'images, cached': timings['images, cached'] / args.images * 1e4,
     }
-    coco_first = (COCO_ANNS / 1e5 * (per['json'] + per['annotations'])
-                  + COCO_IMAGES / 1e4 * per['images, first run'])
-    coco_cached = (COCO_ANNS / 1e5 * (per['json'] + per['annotations'])
-                   + COCO_IMAGES / 1e4 * per['images, cached'])
+    coco_first = (
+        COCO_ANNS / 1e5 * (per['json'] + per['annotations'])
+        + COCO_IMAGES / 1e4 * per['images, first run']
+    )
+    coco_cached = (
+        COCO_ANNS / 1e5 * (per['json'] + per['annotations'])
+        + COCO_IMAGES / 1e4 * per['images, cached']
+    )
     print(f'\n{args.images} images, {n_anns} annotations; {os.cpu_count()} CPUs\n')
     print('| step | seconds | per |')
     print('|---|---|---|')
     print(f'| parse the JSON | {timings["json"]:.2f} | {per["json"]:.2f} s per 100k annotations |')
-    print(f'| check the annotations | {timings["annotations"]:.2f} | '
-          f'{per["annotations"]:.2f} s per 100k annotations |')
+    print(
+        f'| check the annotations | {timings["annotations"]:.2f} | '
+        f'{per["annotations"]:.2f} s per 100k annotations |'
+    )
     for name in ('images, first run', 'images, cached'):
         print(f'| check the {name} | {timings[name]:.2f} | {per[name]:.2f} s per 10k images |')
-    print(f'\nCOCO train2017 ({COCO_IMAGES} images, {COCO_ANNS} annotations), estimated: '
-          f'{coco_first:.0f} s on a first run, {coco_cached:.0f} s with the cache')
+    print(
+        f'\nCOCO train2017 ({COCO_IMAGES} images, {COCO_ANNS} annotations), estimated: '
+        f'{coco_first:.0f} s on a first run, {coco_cached:.0f} s with the cache'
+    )
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(images=args.images, annotations=n_anns, seconds=timings,
-                           per=per, coco_first_s=coco_first, coco_cached_s=coco_cached), f,
-                      indent=2)
+            json.dump(
+                dict(
+                    images=args.images,
+                    annotations=n_anns,
+                    seconds=timings,
+                    per=per,
+                    coco_first_s=coco_first,
+                    coco_cached_s=coco_cached,
+                ),
+                f,
+                indent=2,
+            )
 
 
 if __name__ == '__main__':

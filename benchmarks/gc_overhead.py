@@ -20,17 +20,15 @@ per-repetition ratios are summarised by their median and interquartile range:
 ``--threads 0`` means torch's default thread count. Prints a Markdown table;
 ``--json`` writes the numbers.
 """
+
 import argparse
 import json
 import os.path as osp
 import statistics
-import sys
 import time
 from typing import Callable, Dict, List
 
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 MODELS = {
     'r50': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
@@ -44,6 +42,7 @@ def build_model(name: str, device: str = 'cpu'):
     from mmengine.hub import get_config
 
     from gc_mmdet.utils import without_pretrained
+
     register_all_modules()
     cfg = get_config(MODELS[name])
     model = REG.build(without_pretrained(cfg.model))
@@ -70,8 +69,9 @@ def timed(fn: Callable[[], None], device: str) -> float:
     return time.perf_counter() - t
 
 
-def interleaved(fns: Dict[str, Callable[[], None]], repeats: int, device: str,
-                warmup: int = 2) -> Dict[str, List[float]]:
+def interleaved(
+    fns: Dict[str, Callable[[], None]], repeats: int, device: str, warmup: int = 2
+) -> Dict[str, List[float]]:
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -86,8 +86,7 @@ def interleaved(fns: Dict[str, Callable[[], None]], repeats: int, device: str,
 def ratio_stats(num: List[float], den: List[float]) -> Dict[str, float]:
     ratios = sorted(a / b for a, b in zip(num, den))
     q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-    return dict(median=statistics.median(ratios), q1=q[0], q3=q[2],
-                min=ratios[0], max=ratios[-1])
+    return dict(median=statistics.median(ratios), q1=q[0], q3=q[2], min=ratios[0], max=ratios[-1])
 
 
 def _ms(ts: List[float]) -> float:
@@ -115,12 +114,14 @@ def reference_sgd_gc(params, lr=0.02, momentum=0.9, weight_decay=1e-4):
             else:
                 buf.mul_(momentum).add_(d_p)
             p.data.add_(buf, alpha=-lr)
+
     return step
 
 
 def bench_gc_pass(model, repeats: int, device: str) -> dict:
     """1. the GC pass vs one memory pass over the same gradients."""
     import gc_mmdet
+
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:
         p.grad = torch.randn_like(p)
@@ -139,14 +140,19 @@ def bench_gc_pass(model, repeats: int, device: str) -> dict:
     times = interleaved(dict(gc=gc_pass, memory=memory_pass), repeats, device)
     handle.remove()
     numel = sum(t.numel() for t in targets)
-    return dict(tensors=len(targets), numel=numel, gc_ms=_ms(times['gc']),
-                memory_pass_ms=_ms(times['memory']),
-                ratio=ratio_stats(times['gc'], times['memory']))
+    return dict(
+        tensors=len(targets),
+        numel=numel,
+        gc_ms=_ms(times['gc']),
+        memory_pass_ms=_ms(times['memory']),
+        ratio=ratio_stats(times['gc'], times['memory']),
+    )
 
 
 def bench_step(model, repeats: int, device: str) -> dict:
     """2. SGD step without GC, with gc_mmdet's GC, and the reference loop."""
     import gc_mmdet
+
     params = [p for p in model.parameters() if p.requires_grad]
     grads = {p: torch.randn_like(p) for p in params}
 
@@ -156,6 +162,7 @@ def bench_step(model, repeats: int, device: str) -> dict:
                 p.grad = grads[p].clone()
             _sync(device)
             return fn()
+
         return run
 
     plain = torch.optim.SGD(params, lr=1e-6, momentum=0.9, weight_decay=1e-4)
@@ -175,37 +182,50 @@ def bench_step(model, repeats: int, device: str) -> dict:
         for k, fn in fns.items():
             with_grads(lambda: None)()
             times[k].append(timed(fn, device))
-    return dict(sgd_ms=_ms(times['sgd']), sgd_gc_ms=_ms(times['sgd_gc']),
-                reference_ms=_ms(times['reference']),
-                with_over_without=ratio_stats(times['sgd_gc'], times['sgd']),
-                reference_over_ours=ratio_stats(times['reference'], times['sgd_gc']))
+    return dict(
+        sgd_ms=_ms(times['sgd']),
+        sgd_gc_ms=_ms(times['sgd_gc']),
+        reference_ms=_ms(times['reference']),
+        with_over_without=ratio_stats(times['sgd_gc'], times['sgd']),
+        reference_over_ours=ratio_stats(times['reference'], times['sgd_gc']),
+    )
 
 
 def bench_iteration(iters: int, device: str, size: int = 256) -> dict:
     """3. a whole training iteration of Mask R-CNN R50-FPN, GC on / off."""
     import copy
 
+    from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
 
     import gc_mmdet  # noqa: F401
     from gc_mmdet.datasets import ensure_synthetic_coco
-    from mmdet.registry import DATASETS
 
     root = osp.join('data', 'synthetic_coco_bench')
     ensure_synthetic_coco(root, num_train=4, num_val=1, size=size, seed=0)
     model, cfg = build_model('r50', device)
     model_gc = copy.deepcopy(model)
-    ds = DATASETS.build(dict(
-        type='CocoDataset', data_root=root, ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'), metainfo=dict(classes=gc_mmdet.datasets.SYNTHETIC_CLASSES),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-                  dict(type='PackDetInputs')]))
+    ds = DATASETS.build(
+        dict(
+            type='CocoDataset',
+            data_root=root,
+            ann_file='annotations/instances_train.json',
+            data_prefix=dict(img='train/'),
+            metainfo=dict(classes=gc_mmdet.datasets.SYNTHETIC_CLASSES),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+                dict(type='PackDetInputs'),
+            ],
+        )
+    )
     batch = pseudo_collate([ds[0], ds[1]])
-    ow_cfg = dict(optimizer=dict(type='SGD', lr=0.002, momentum=0.9, weight_decay=1e-4),
-                  clip_grad=dict(max_norm=10))
+    ow_cfg = dict(
+        optimizer=dict(type='SGD', lr=0.002, momentum=0.9, weight_decay=1e-4),
+        clip_grad=dict(max_norm=10),
+    )
     with DefaultScope.overwrite_default_scope('mmdet'):
         plain = build_optim_wrapper(model, ow_cfg)
         gc = build_optim_wrapper(model_gc, dict(ow_cfg, constructor='GCOptimWrapperConstructor'))
@@ -213,16 +233,21 @@ def bench_iteration(iters: int, device: str, size: int = 256) -> dict:
     def iteration(m, ow):
         def run():
             m.train_step(batch, ow)
+
         return run
 
-    times = interleaved(dict(plain=iteration(model, plain), gc=iteration(model_gc, gc)),
-                        iters, device, warmup=1)
-    return dict(plain_s=statistics.median(times['plain']), gc_s=statistics.median(times['gc']),
-                overhead=ratio_stats(times['gc'], times['plain']))
+    times = interleaved(
+        dict(plain=iteration(model, plain), gc=iteration(model_gc, gc)), iters, device, warmup=1
+    )
+    return dict(
+        plain_s=statistics.median(times['plain']),
+        gc_s=statistics.median(times['gc']),
+        overhead=ratio_stats(times['gc'], times['plain']),
+    )
 
 
 def _fmt(r: Dict[str, float]) -> str:
-    return f"{r['median']:.3f} [{r['q1']:.3f}, {r['q3']:.3f}]"
+    return f'{r["median"]:.3f} [{r["q1"]:.3f}, {r["q3"]:.3f}]'
 
 
 def main(argv=None) -> dict:
@@ -230,27 +255,36 @@ def main(argv=None) -> dict:
     parser.add_argument('--models', nargs='+', default=['r50', 'x101'], choices=list(MODELS))
     parser.add_argument('--threads', nargs='+', type=int, default=[1, 0])
     parser.add_argument('--repeats', type=int, default=40)
-    parser.add_argument('--iters', type=int, default=6,
-                        help='interleaved training iterations per variant (0: skip)')
+    parser.add_argument(
+        '--iters', type=int, default=6, help='interleaved training iterations per variant (0: skip)'
+    )
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--json', help='write the results here')
     args = parser.parse_args(argv)
     default_threads = torch.get_num_threads()
-    device_name = (torch.cuda.get_device_name() if args.device == 'cuda'
-                   else f'CPU ({default_threads} threads available)')
+    device_name = (
+        torch.cuda.get_device_name()
+        if args.device == 'cuda'
+        else f'CPU ({default_threads} threads available)'
+    )
     results = dict(device=device_name, torch=torch.__version__, runs=[])
-    rows = ['| model | threads | GC pass / memory pass | step with GC / without | reference / ours |',
-            '|---|---|---|---|---|']
+    rows = [
+        '| model | threads | GC pass / memory pass | step with GC / without | reference / ours |',
+        '|---|---|---|---|---|',
+    ]
     for name in args.models:
         model, _ = build_model(name, args.device)
         for threads in args.threads:
             torch.set_num_threads(threads or default_threads)
             gcp = bench_gc_pass(model, args.repeats, args.device)
             step = bench_step(model, args.repeats, args.device)
-            results['runs'].append(dict(model=name, threads=threads or default_threads,
-                                        gc_pass=gcp, step=step))
-            rows.append(f'| {name} | {threads or default_threads} | {_fmt(gcp["ratio"])} | '
-                        f'{_fmt(step["with_over_without"])} | {_fmt(step["reference_over_ours"])} |')
+            results['runs'].append(
+                dict(model=name, threads=threads or default_threads, gc_pass=gcp, step=step)
+            )
+            rows.append(
+                f'| {name} | {threads or default_threads} | {_fmt(gcp["ratio"])} | '
+                f'{_fmt(step["with_over_without"])} | {_fmt(step["reference_over_ours"])} |'
+            )
         del model
     torch.set_num_threads(default_threads)
     print(f'## GC overhead on {device_name}, torch {torch.__version__}\n')
@@ -259,9 +293,11 @@ def main(argv=None) -> dict:
     if args.iters:
         it = bench_iteration(args.iters, args.device)
         results['iteration'] = it
-        print(f'\nwhole training iteration, Mask R-CNN R50-FPN, 2 synthetic images, '
-              f'{default_threads} threads: without GC {it["plain_s"]:.3f} s, with GC '
-              f'{it["gc_s"]:.3f} s, ratio {_fmt(it["overhead"])}')
+        print(
+            f'\nwhole training iteration, Mask R-CNN R50-FPN, 2 synthetic images, '
+            f'{default_threads} threads: without GC {it["plain_s"]:.3f} s, with GC '
+            f'{it["gc_s"]:.3f} s, ratio {_fmt(it["overhead"])}'
+        )
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=2)

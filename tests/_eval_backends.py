@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Evaluating the same predictions with both COCO evaluation backends, through
 ``BackendCocoMetric`` (mmdet's CocoMetric code path), offline."""
+
 import copy
 import json
 from typing import Dict, List, Sequence, Tuple
@@ -9,8 +10,20 @@ import numpy as np
 import torch
 
 #: The 12 COCOeval statistics, in pycocotools' order, as mmdet names them.
-STAT_NAMES = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100',
-              'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000')
+STAT_NAMES = (
+    'mAP',
+    'mAP_50',
+    'mAP_75',
+    'mAP_s',
+    'mAP_m',
+    'mAP_l',
+    'AR@100',
+    'AR@300',
+    'AR@1000',
+    'AR_s@1000',
+    'AR_m@1000',
+    'AR_l@1000',
+)
 
 
 def detections_to_samples(gt: dict, dets: List[dict]) -> List[dict]:
@@ -26,16 +39,26 @@ def detections_to_samples(gt: dict, dets: List[dict]) -> List[dict]:
         mine = per_image[img['id']]
         boxes = np.array([d['bbox'] for d in mine], np.float32).reshape(-1, 4)
         boxes[:, 2:] += boxes[:, :2]
-        samples.append(dict(
-            img_id=img['id'], ori_shape=(img['height'], img['width']),
-            pred_instances=dict(
-                bboxes=torch.from_numpy(boxes),
-                scores=torch.tensor([d['score'] for d in mine], dtype=torch.float32),
-                labels=torch.tensor([label_of[d['category_id']] for d in mine],
-                                    dtype=torch.int64),
-                masks=[dict(size=d['segmentation']['size'],
-                            counts=d['segmentation']['counts'].encode('ascii'))
-                       for d in mine])))
+        samples.append(
+            dict(
+                img_id=img['id'],
+                ori_shape=(img['height'], img['width']),
+                pred_instances=dict(
+                    bboxes=torch.from_numpy(boxes),
+                    scores=torch.tensor([d['score'] for d in mine], dtype=torch.float32),
+                    labels=torch.tensor(
+                        [label_of[d['category_id']] for d in mine], dtype=torch.int64
+                    ),
+                    masks=[
+                        dict(
+                            size=d['segmentation']['size'],
+                            counts=d['segmentation']['counts'].encode('ascii'),
+                        )
+                        for d in mine
+                    ],
+                ),
+            )
+        )
     return samples
 
 
@@ -44,10 +67,12 @@ def class_names(ann_file: str) -> Tuple[str, ...]:
         return tuple(c['name'] for c in json.load(f)['categories'])
 
 
-def evaluate(samples: Sequence[dict], ann_file: str, backend: str,
-             **metric_kwargs) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
+def evaluate(
+    samples: Sequence[dict], ann_file: str, backend: str, **metric_kwargs
+) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
     """``(metrics, last_stats)`` of ``BackendCocoMetric`` on ``samples``."""
     from gc_mmdet.evaluation import BackendCocoMetric
+
     metric_kwargs.setdefault('metric', ['bbox', 'segm'])
     metric = BackendCocoMetric(ann_file=ann_file, eval_backend=backend, **metric_kwargs)
     metric.dataset_meta = dict(classes=class_names(ann_file))
@@ -56,8 +81,9 @@ def evaluate(samples: Sequence[dict], ann_file: str, backend: str,
     return metrics, metric.last_stats
 
 
-def compare_backends(samples: Sequence[dict], ann_file: str,
-                     **metric_kwargs) -> Tuple[dict, dict, float]:
+def compare_backends(
+    samples: Sequence[dict], ann_file: str, **metric_kwargs
+) -> Tuple[dict, dict, float]:
     """Both backends on the same samples: ``(pycocotools, faster, max |Δ|)``
     where each is ``(metrics, last_stats)`` and max |Δ| is over every
     statistic of every IoU type."""

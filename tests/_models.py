@@ -1,4 +1,5 @@
 """Small models that contain every layer kind GC must handle."""
+
 import torch
 from torch import nn
 
@@ -23,9 +24,9 @@ class AllKinds(nn.Module):
     def forward(self, x):
         x = torch.relu(self.bn(self.conv(x)))
         x = torch.relu(self.dw(self.grouped(x)))
-        x = self.up_grouped(torch.relu(self.up(x)))      # (N, 4, 4H, 4W)
-        x = self.conv1d(x.flatten(2))                     # (N, 4, L)
-        x = self.fc(x.mean(-1))                           # (N, 5)
+        x = self.up_grouped(torch.relu(self.up(x)))  # (N, 4, 4H, 4W)
+        x = self.conv1d(x.flatten(2))  # (N, 4, L)
+        x = self.fc(x.mean(-1))  # (N, 5)
         return self.scale * (x + self.emb.weight.sum(0))
 
 
@@ -34,4 +35,4 @@ def loss_of(model, seed: int) -> torch.Tensor:
     dtype = model.conv.weight.dtype
     x = torch.randn(2, 3, 4, 4, generator=g, dtype=dtype)
     target = torch.randn(2, 5, generator=g, dtype=dtype)
-    return ((model(x) - target)**2).mean()
+    return ((model(x) - target) ** 2).mean()

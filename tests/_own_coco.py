@@ -2,6 +2,7 @@
 non-contiguous category ids, ``iscrowd=1`` regions in uncompressed RLE,
 polygons and compressed RLE mixed, images of different sizes and aspect
 ratios, JPEG and PNG, and an image without annotations."""
+
 import hashlib
 import json
 import os
@@ -17,11 +18,20 @@ CATEGORY_IDS = (3, 7, 12)  # not 1..N, as in COCO (1..90 with gaps)
 
 # (file name, width, height, number of objects); 0 objects: no annotations
 SPLITS = {
-    'train': [('orchard_01.jpg', 160, 120, 3), ('orchard_02.png', 96, 128, 2),
-              ('orchard_03.jpg', 128, 128, 3), ('orchard_04.png', 144, 96, 2),
-              ('orchard_05.jpg', 112, 160, 2), ('empty_01.png', 128, 96, 0)],
-    'val': [('market_01.png', 128, 112, 3), ('market_02.jpg', 96, 144, 2),
-            ('market_03.jpg', 160, 112, 2), ('empty_02.jpg', 112, 112, 0)],
+    'train': [
+        ('orchard_01.jpg', 160, 120, 3),
+        ('orchard_02.png', 96, 128, 2),
+        ('orchard_03.jpg', 128, 128, 3),
+        ('orchard_04.png', 144, 96, 2),
+        ('orchard_05.jpg', 112, 160, 2),
+        ('empty_01.png', 128, 96, 0),
+    ],
+    'val': [
+        ('market_01.png', 128, 112, 3),
+        ('market_02.jpg', 96, 144, 2),
+        ('market_03.jpg', 160, 112, 2),
+        ('empty_02.jpg', 112, 112, 0),
+    ],
 }
 
 
@@ -40,11 +50,13 @@ def _uncompressed_rle(mask: np.ndarray) -> dict:
     return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': counts}
 
 
-def _annotation(ann_id: int, image_id: int, category_id: int, mask: np.ndarray,
-                encoding: str) -> dict:
+def _annotation(
+    ann_id: int, image_id: int, category_id: int, mask: np.ndarray, encoding: str
+) -> dict:
     if encoding == 'polygon':
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(
+            mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
         seg = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
         rle = mask_utils.merge(mask_utils.frPyObjects(seg, *mask.shape))
         crowd = 0
@@ -56,9 +68,15 @@ def _annotation(ann_id: int, image_id: int, category_id: int, mask: np.ndarray,
         seg = _uncompressed_rle(mask)
         rle = mask_utils.frPyObjects(seg, *mask.shape)
         crowd = 1
-    return dict(id=ann_id, image_id=image_id, category_id=category_id,
-                segmentation=seg, area=float(mask_utils.area(rle)),
-                bbox=[float(v) for v in mask_utils.toBbox(rle)], iscrowd=crowd)
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=category_id,
+        segmentation=seg,
+        area=float(mask_utils.area(rle)),
+        bbox=[float(v) for v in mask_utils.toBbox(rle)],
+        iscrowd=crowd,
+    )
 
 
 def make_own_coco(root: str, seed: int = 0) -> None:
@@ -69,8 +87,13 @@ def make_own_coco(root: str, seed: int = 0) -> None:
     ann_id = 100  # ids need not start at 1 either
     for split, images in SPLITS.items():
         os.makedirs(osp.join(root, split), exist_ok=True)
-        coco = dict(images=[], annotations=[], categories=[
-            dict(id=i, name=n, supercategory='fruit') for i, n in zip(CATEGORY_IDS, CLASSES)])
+        coco = dict(
+            images=[],
+            annotations=[],
+            categories=[
+                dict(id=i, name=n, supercategory='fruit') for i, n in zip(CATEGORY_IDS, CLASSES)
+            ],
+        )
         for k, (name, w, h, num) in enumerate(images):
             image_id = 1000 + 10 * k
             img = np.full((h, w, 3), rng.integers(40, 200, 3), np.uint8)
@@ -88,8 +111,9 @@ def make_own_coco(root: str, seed: int = 0) -> None:
                     cv2.rectangle(mask, (cx - r, cy - r), (cx + r, cy + r), 1, -1)
                 img[mask.astype(bool)] = (60 + 70 * label, 200 - 60 * label, 90 + 40 * j)
                 enc = encodings[(k + j) % len(encodings)]
-                coco['annotations'].append(_annotation(
-                    ann_id, image_id, CATEGORY_IDS[label], mask.astype(bool), enc))
+                coco['annotations'].append(
+                    _annotation(ann_id, image_id, CATEGORY_IDS[label], mask.astype(bool), enc)
+                )
                 ann_id += 1
             assert cv2.imwrite(osp.join(root, split, name), img)
             coco['images'].append(dict(id=image_id, file_name=name, width=w, height=h))
@@ -117,12 +141,16 @@ def own_data_overrides(data_root: str, epochs: int = 1) -> List[str]:
     """--cfg-options pointing the own-data example config at ``data_root``
     for a seconds-long run."""
     from _synthetic import data_root_overrides
+
     return data_root_overrides(data_root) + [
-        f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
-        'default_hooks.logger.interval=1', 'param_scheduler.0.end=2',
+        f'train_cfg.max_epochs={epochs}',
+        'train_cfg.val_interval=1',
+        'default_hooks.logger.interval=1',
+        'param_scheduler.0.end=2',
         # a model trained for 4 iterations scores every class below mmdet's 0.05:
         # keep all its boxes, so that evaluation has predictions to score
-        'model.test_cfg.rcnn.score_thr=0.0']
+        'model.test_cfg.rcnn.score_thr=0.0',
+    ]
 
 
 def edit_annotations(root: str, split: str, edit) -> None:
@@ -143,6 +171,7 @@ def write_jpeg_with_orientation(path: str, stored_bgr: np.ndarray, orientation: 
     """A JPEG whose pixels are ``stored_bgr`` and whose EXIF says to turn it
     (6: 90 degrees clockwise), as a phone writes a portrait photo."""
     from PIL import Image
+
     im = Image.fromarray(np.ascontiguousarray(stored_bgr[:, :, ::-1]))
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -155,9 +184,14 @@ def add_unusual_images(root: str, seed: int = 1) -> None:
     the JSON are those after turning), each with one annotated square, in
     both splits."""
     rng = np.random.default_rng(seed)
-    cases = [('gray.png', 'gray'), ('rgba.png', 'rgba'),
-             ('nested/deep/orchard_06.jpg', 'color'), ('portrait_exif6.jpg', 'exif6')]
+    cases = [
+        ('gray.png', 'gray'),
+        ('rgba.png', 'rgba'),
+        ('nested/deep/orchard_06.jpg', 'color'),
+        ('portrait_exif6.jpg', 'exif6'),
+    ]
     for split in SPLITS:
+
         def edit(coco, split=split):
             ann_id = max(a['id'] for a in coco['annotations']) + 1
             for k, (name, kind) in enumerate(cases):
@@ -166,7 +200,7 @@ def add_unusual_images(root: str, seed: int = 1) -> None:
                 img = np.full((h, w, 3), rng.integers(40, 200, 3), np.uint8)
                 mask = np.zeros((h, w), np.uint8)
                 x, y, s = int(rng.integers(5, 50)), int(rng.integers(5, 40)), 40
-                mask[y:y + s, x:x + s] = 1
+                mask[y : y + s, x : x + s] = 1
                 img[mask.astype(bool)] = (200, 40, 90)
                 path = osp.join(root, split, name)
                 os.makedirs(osp.dirname(path), exist_ok=True)
@@ -180,7 +214,14 @@ def add_unusual_images(root: str, seed: int = 1) -> None:
                 else:
                     assert cv2.imwrite(path, img)
                 coco['images'].append(dict(id=image_id, file_name=name, width=w, height=h))
-                coco['annotations'].append(_annotation(
-                    ann_id + k, image_id, CATEGORY_IDS[k % len(CATEGORY_IDS)],
-                    mask.astype(bool), 'polygon'))
+                coco['annotations'].append(
+                    _annotation(
+                        ann_id + k,
+                        image_id,
+                        CATEGORY_IDS[k % len(CATEGORY_IDS)],
+                        mask.astype(bool),
+                        'polygon',
+                    )
+                )
+
         edit_annotations(root, split, edit)

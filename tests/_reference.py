@@ -5,8 +5,9 @@ semantics of the reference optimizers (SGD_GC, SGD_GCC, Adam with gc_loc),
 with explicit loops over output channels so that they share no code with
 gc_mmdet.
 """
+
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from torch import nn
@@ -31,8 +32,9 @@ def channel_means_loop(t: torch.Tensor, kind: str, groups: int = 1) -> List[floa
     if kind == 'conv_transpose':
         in_per_group = t.shape[0] // groups
         return [
-            t[k * in_per_group:(k + 1) * in_per_group, j].mean().item()
-            for k in range(groups) for j in range(t.shape[1])
+            t[k * in_per_group : (k + 1) * in_per_group, j].mean().item()
+            for k in range(groups)
+            for j in range(t.shape[1])
         ]
     return [t[i].mean().item() for i in range(t.shape[0])]
 
@@ -53,16 +55,16 @@ def gc_kinds(model: nn.Module, layers: str = 'conv_fc') -> Dict[str, tuple]:
 def reference_kinds(model: nn.Module, layers: str = 'conv_fc') -> Dict[str, tuple]:
     """The reference code's rule: every tensor with ndim > 1 (> 3 for conv)."""
     min_ndim = 2 if layers == 'conv_fc' else 4
-    return {n: ('reference', 1) for n, p in model.named_parameters()
-            if p.dim() >= min_ndim}
+    return {n: ('reference', 1) for n, p in model.named_parameters() if p.dim() >= min_ndim}
 
 
 class RefSGD:
     """SGD_GC / SGD_GCC as the reference implements it: d = g + λw, then
     Φ(d) for the selected weights, then (Nesterov) momentum."""
 
-    def __init__(self, model, kinds, lr, momentum=0.0, weight_decay=0.0,
-                 nesterov=False, dampening=0.0):
+    def __init__(
+        self, model, kinds, lr, momentum=0.0, weight_decay=0.0, nesterov=False, dampening=0.0
+    ):
         self.params = dict(model.named_parameters())
         self.kinds, self.lr, self.mu = kinds, lr, momentum
         self.wd, self.nesterov, self.damp = weight_decay, nesterov, dampening
@@ -91,8 +93,17 @@ class RefAdam:
     """Adam with GC on the gradient (gc_loc=True) or on the update
     (gc_loc=False); coupled L2 weight decay as in torch.optim.Adam."""
 
-    def __init__(self, model, kinds, lr, betas=(0.9, 0.999), eps=1e-8,
-                 weight_decay=0.0, gc_loc=True, decoupled=False):
+    def __init__(
+        self,
+        model,
+        kinds,
+        lr,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        gc_loc=True,
+        decoupled=False,
+    ):
         self.params = dict(model.named_parameters())
         self.kinds, self.lr, self.betas, self.eps = kinds, lr, betas, eps
         self.wd, self.gc_loc, self.decoupled = weight_decay, gc_loc, decoupled

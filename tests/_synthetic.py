@@ -1,4 +1,5 @@
 """Command lines for short runs of the synthetic configs in tests."""
+
 import os
 import os.path as osp
 import subprocess
@@ -17,26 +18,35 @@ def data_root_overrides(data_root: str) -> List[str]:
     data_root = data_root.rstrip('/') + '/'
     return [f'{loader}.dataset.data_root={data_root}' for loader in LOADERS] + [
         f'{ev}.ann_file={data_root}annotations/instances_val.json'
-        for ev in ('val_evaluator', 'test_evaluator')]
+        for ev in ('val_evaluator', 'test_evaluator')
+    ]
 
 
-def tiny_overrides(data_root: str, epochs: int = 2, num_train: int = 8,
-                   num_val: int = 4, size: int = 128) -> List[str]:
+def tiny_overrides(
+    data_root: str, epochs: int = 2, num_train: int = 8, num_val: int = 4, size: int = 128
+) -> List[str]:
     """--cfg-options that shrink the synthetic config to a seconds-long run
     on its own data set (nothing else changes)."""
     opts = data_root_overrides(data_root) + [
-        f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+        f'train_cfg.max_epochs={epochs}',
+        'default_hooks.logger.interval=1',
         'param_scheduler.0.end=2',  # a warm-up as short as the run
         'log_processor.window_size=1',  # log each iteration's own loss
-        f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones=[{epochs}]',
-        'default_hooks.checkpoint.max_keep_ckpts=-1']
+        f'param_scheduler.1.end={epochs}',
+        f'param_scheduler.1.milestones=[{epochs}]',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+    ]
     for loader in LOADERS:
-        opts += [f'{loader}.dataset.synthetic.num_train={num_train}',
-                 f'{loader}.dataset.synthetic.num_val={num_val}',
-                 f'{loader}.dataset.synthetic.size={size}']
-    opts += [f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
-             f'val_dataloader.dataset.pipeline.1.scale=({size},{size})',
-             f'test_dataloader.dataset.pipeline.1.scale=({size},{size})']
+        opts += [
+            f'{loader}.dataset.synthetic.num_train={num_train}',
+            f'{loader}.dataset.synthetic.num_val={num_val}',
+            f'{loader}.dataset.synthetic.size={size}',
+        ]
+    opts += [
+        f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
+        f'val_dataloader.dataset.pipeline.1.scale=({size},{size})',
+        f'test_dataloader.dataset.pipeline.1.scale=({size},{size})',
+    ]
     return opts
 
 
@@ -49,5 +59,6 @@ def tool_cmd(tool: str, *args: str, cfg_options: Optional[List[str]] = None) -> 
 
 def run(cmd: List[str], timeout: int = 600, **kwargs) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env, **kwargs)
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, **kwargs
+    )

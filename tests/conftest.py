@@ -14,9 +14,13 @@ def synthetic_root(tmp_path_factory):
 
 def _train(config, synthetic_root, tmp_path_factory, name):
     from _synthetic import run, tiny_overrides, tool_cmd
+
     work_dir = str(tmp_path_factory.mktemp(name))
-    proc = run(tool_cmd('train.py', config, '--work-dir', work_dir,
-                        cfg_options=tiny_overrides(synthetic_root)))
+    proc = run(
+        tool_cmd(
+            'train.py', config, '--work-dir', work_dir, cfg_options=tiny_overrides(synthetic_root)
+        )
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work_dir, proc
 
@@ -25,6 +29,7 @@ def _train(config, synthetic_root, tmp_path_factory, name):
 def trained_gc(synthetic_root, tmp_path_factory):
     """A 2-epoch (8-iteration) GC run of the synthetic config, through tools/train.py."""
     from _synthetic import GC_CONFIG
+
     return _train(GC_CONFIG, synthetic_root, tmp_path_factory, 'train_gc')
 
 
@@ -32,4 +37,5 @@ def trained_gc(synthetic_root, tmp_path_factory):
 def trained_baseline(synthetic_root, tmp_path_factory):
     """The same without GC."""
     from _synthetic import BASELINE_CONFIG
+
     return _train(BASELINE_CONFIG, synthetic_root, tmp_path_factory, 'train_baseline')

@@ -5,6 +5,7 @@ optimizers (which get still-scaled gradients and the scale as the attribute
 ``unscale_`` before clipping, through mmengine's ``AmpOptimWrapper``, and a
 step skipped for an inf gradient. Each run must end with the weights of the
 same run unscaled, non-fused, with GC."""
+
 import copy
 
 import pytest
@@ -30,15 +31,16 @@ def _model():
 
 def _optimizer(model, kind, variant):
     cls, kwargs = OPTIMIZERS[kind]
-    impl = {'fused': dict(fused=True), 'foreach': dict(foreach=True),
-            'plain': dict(foreach=False)}[variant]
+    impl = {'fused': dict(fused=True), 'foreach': dict(foreach=True), 'plain': dict(foreach=False)}[
+        variant
+    ]
     return cls(model.parameters(), **kwargs, **impl)
 
 
 def _state(opt):
-    return {k: v.clone() if torch.is_tensor(v) else v
-            for s in opt.state.values() for k, v in s.items()}, copy.deepcopy(
-        [{k: v for k, v in g.items() if k != 'params'} for g in opt.param_groups])
+    return {
+        k: v.clone() if torch.is_tensor(v) else v for s in opt.state.values() for k, v in s.items()
+    }, copy.deepcopy([{k: v for k, v in g.items() if k != 'params'} for g in opt.param_groups])
 
 
 def _assert_same_state(a, b):
@@ -87,7 +89,7 @@ def train(kind, location, variant='plain', scaled=False, clip=False, inf_step=No
 
 # conv.bias feeds BatchNorm, which cancels it: its gradient is rounding noise,
 # which Adam-style optimizers without coupled decay normalise to full steps
-NOISE_ONLY = ('conv.bias', )
+NOISE_ONLY = ('conv.bias',)
 
 
 def assert_close_weights(model, ref, rel=1e-6):
@@ -98,8 +100,12 @@ def assert_close_weights(model, ref, rel=1e-6):
         assert err <= rel, f'{name}: max |Δw| / max |w| = {err:.2e}'
 
 
-CASES = [(kind, location, clip) for kind in OPTIMIZERS for location in ('grad', 'update')
-         for clip in (False, True)]
+CASES = [
+    (kind, location, clip)
+    for kind in OPTIMIZERS
+    for location in ('grad', 'update')
+    for clip in (False, True)
+]
 
 
 @needs_cpu_grad_scaler
@@ -175,6 +181,7 @@ def test_zero_redundancy_optimizer_auto_is_exact(tmp_path):
     import torch.multiprocessing as mp
 
     from helpers.zero_worker import run
+
     out = str(tmp_path / 'weights.pth')
     mp.spawn(run, args=(2, str(tmp_path / 'init'), out), nprocs=2, join=True)
     results = torch.load(out)

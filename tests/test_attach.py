@@ -1,5 +1,6 @@
 """gc_mmdet.attach on plain torch optimizers, step for step against the
 reference update rules re-implemented in _reference.py."""
+
 import copy
 
 import pytest
@@ -8,14 +9,21 @@ from torch import nn
 
 import gc_mmdet
 from _models import AllKinds, loss_of
-from _reference import (RefAdam, RefSGD, channel_means_loop, gc_kinds,
-                        reference_kinds)
+from _reference import RefAdam, RefSGD, channel_means_loop, gc_kinds, reference_kinds
 
 STEPS = 6
 
 
-def _run_pair(make_opt, make_ref, gc_cfg=None, kinds_of=gc_kinds, steps=STEPS,
-              layers='conv_fc', seed=0, reload_state=False):
+def _run_pair(
+    make_opt,
+    make_ref,
+    gc_cfg=None,
+    kinds_of=gc_kinds,
+    steps=STEPS,
+    layers='conv_fc',
+    seed=0,
+    reload_state=False,
+):
     torch.manual_seed(seed)
     model = AllKinds().double()
     ref_model = copy.deepcopy(model)
@@ -38,17 +46,26 @@ def _assert_same(a, b, rtol=1e-9, atol=1e-11):
         torch.testing.assert_close(p, q, rtol=rtol, atol=atol, msg=name)
 
 
-@pytest.mark.parametrize('momentum,nesterov,wd', [
-    (0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0), (0.9, False, 1e-2),
-    (0.9, True, 5e-2), (0.0, False, 1e-2)])
+@pytest.mark.parametrize(
+    'momentum,nesterov,wd',
+    [
+        (0.0, False, 0.0),
+        (0.9, False, 0.0),
+        (0.9, True, 0.0),
+        (0.9, False, 1e-2),
+        (0.9, True, 5e-2),
+        (0.0, False, 1e-2),
+    ],
+)
 @pytest.mark.parametrize('location', ['grad', 'update'])
 def test_sgd_matches_reference(momentum, nesterov, wd, location):
     model, ref, _ = _run_pair(
-        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=momentum,
-                                  nesterov=nesterov, weight_decay=wd),
-        lambda m, k: RefSGD(m, k, lr=0.1, momentum=momentum,
-                            nesterov=nesterov, weight_decay=wd),
-        dict(location=location))
+        lambda m: torch.optim.SGD(
+            m.parameters(), lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=wd
+        ),
+        lambda m, k: RefSGD(m, k, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=wd),
+        dict(location=location),
+    )
     _assert_same(model, ref)
 
 
@@ -57,16 +74,19 @@ def test_optimizer_state_reloaded_after_attach(location):
     model, ref, _ = _run_pair(
         lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-2),
         lambda m, k: RefSGD(m, k, lr=0.1, momentum=0.9, weight_decay=5e-2),
-        dict(location=location), reload_state=True)
+        dict(location=location),
+        reload_state=True,
+    )
     _assert_same(model, ref)
 
 
 def test_sgd_conv_only_matches_sgd_gcc():
     model, ref, handle = _run_pair(
-        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9,
-                                  weight_decay=1e-2),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-2),
         lambda m, k: RefSGD(m, k, lr=0.1, momentum=0.9, weight_decay=1e-2),
-        dict(layers='conv'), layers='conv')
+        dict(layers='conv'),
+        layers='conv',
+    )
     _assert_same(model, ref)
     assert {t.kind for t in handle.targets} == {'conv', 'conv_transpose'}
 
@@ -76,18 +96,24 @@ def test_sgd_conv_only_matches_sgd_gcc():
 def test_adam_matches_reference(location, wd):
     model, ref, _ = _run_pair(
         lambda m: torch.optim.Adam(m.parameters(), lr=1e-2, weight_decay=wd),
-        lambda m, k: RefAdam(m, k, lr=1e-2, weight_decay=wd,
-                             gc_loc=location == 'grad'),
-        dict(location=location))
+        lambda m, k: RefAdam(m, k, lr=1e-2, weight_decay=wd, gc_loc=location == 'grad'),
+        dict(location=location),
+    )
     _assert_same(model, ref, rtol=1e-7, atol=1e-9)
 
 
 def test_adam_grad_and_update_locations_differ():
     """A check that the location option is not a no-op for Adam."""
-    a, _, _ = _run_pair(lambda m: torch.optim.Adam(m.parameters(), lr=1e-2),
-                        lambda m, k: RefAdam(m, k, lr=1e-2), dict(location='grad'))
-    b, _, _ = _run_pair(lambda m: torch.optim.Adam(m.parameters(), lr=1e-2),
-                        lambda m, k: RefAdam(m, k, lr=1e-2), dict(location='update'))
+    a, _, _ = _run_pair(
+        lambda m: torch.optim.Adam(m.parameters(), lr=1e-2),
+        lambda m, k: RefAdam(m, k, lr=1e-2),
+        dict(location='grad'),
+    )
+    b, _, _ = _run_pair(
+        lambda m: torch.optim.Adam(m.parameters(), lr=1e-2),
+        lambda m, k: RefAdam(m, k, lr=1e-2),
+        dict(location='update'),
+    )
     assert not torch.allclose(a.conv.weight, b.conv.weight)
 
 
@@ -96,15 +122,15 @@ def test_reference_layout_bit_for_bit_rule(layers):
     """layout='reference' centralizes every ndim>1 (ndim>3) tensor over all
     dims but 0 -- the embedding and the transposed weights by dim 0 too."""
     model, ref, handle = _run_pair(
-        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9,
-                                  weight_decay=1e-3),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3),
         lambda m, k: RefSGD(m, k, lr=0.1, momentum=0.9, weight_decay=1e-3),
-        dict(layout='reference', layers=layers), kinds_of=reference_kinds,
-        layers=layers)
+        dict(layout='reference', layers=layers),
+        kinds_of=reference_kinds,
+        layers=layers,
+    )
     _assert_same(model, ref)
     names = {t.name for t in handle.targets}
-    four_d = {'conv.weight', 'grouped.weight', 'dw.weight', 'up.weight',
-              'up_grouped.weight'}
+    four_d = {'conv.weight', 'grouped.weight', 'dw.weight', 'up.weight', 'up_grouped.weight'}
     if layers == 'conv':
         assert names == four_d
     else:
@@ -112,23 +138,36 @@ def test_reference_layout_bit_for_bit_rule(layers):
 
 
 def test_paper_and_reference_layouts_differ_on_transposed_conv():
-    a, _, _ = _run_pair(lambda m: torch.optim.SGD(m.parameters(), lr=0.1),
-                        lambda m, k: RefSGD(m, k, lr=0.1), steps=1)
-    b, _, _ = _run_pair(lambda m: torch.optim.SGD(m.parameters(), lr=0.1),
-                        lambda m, k: RefSGD(m, k, lr=0.1), dict(layout='reference'),
-                        kinds_of=reference_kinds, steps=1)
+    a, _, _ = _run_pair(
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1),
+        lambda m, k: RefSGD(m, k, lr=0.1),
+        steps=1,
+    )
+    b, _, _ = _run_pair(
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1),
+        lambda m, k: RefSGD(m, k, lr=0.1),
+        dict(layout='reference'),
+        kinds_of=reference_kinds,
+        steps=1,
+    )
     assert not torch.allclose(a.up.weight, b.up.weight)
     torch.testing.assert_close(a.conv.weight, b.conv.weight)
 
 
-@pytest.mark.parametrize('make_opt,location', [
-    (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=5e-2), 'grad'),
-    (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-2), 'grad'),
-    (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=5e-2), 'update'),
-    (lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=5e-2), 'update'),
-    (lambda ps: torch.optim.RMSprop(ps, lr=1e-3, weight_decay=5e-2, momentum=0.5), 'update'),
-    (lambda ps: torch.optim.Adagrad(ps, lr=1e-2, weight_decay=5e-2), 'update'),
-])
+@pytest.mark.parametrize(
+    'make_opt,location',
+    [
+        (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=5e-2), 'grad'),
+        (
+            lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-2),
+            'grad',
+        ),
+        (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=5e-2), 'update'),
+        (lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=5e-2), 'update'),
+        (lambda ps: torch.optim.RMSprop(ps, lr=1e-3, weight_decay=5e-2, momentum=0.5), 'update'),
+        (lambda ps: torch.optim.Adagrad(ps, lr=1e-2, weight_decay=5e-2), 'update'),
+    ],
+)
 def test_weight_space_constraint(make_opt, location):
     """Paper Sec. 3.3: e^T (w_t - w_0) = 0 for every centralized weight's
     output channels, while the weights themselves move."""
@@ -167,8 +206,9 @@ def test_adaptive_optimizer_breaks_constraint_unless_update(location):
         opt.zero_grad()
         loss_of(model, step).backward()
         opt.step()
-    assert channel_means_loop(model.conv.weight.detach(), 'conv') != \
-        pytest.approx(channel_means_loop(w0, 'conv'), abs=1e-10)
+    assert channel_means_loop(model.conv.weight.detach(), 'conv') != pytest.approx(
+        channel_means_loop(w0, 'conv'), abs=1e-10
+    )
 
 
 def test_remove_restores_plain_optimizer():
@@ -195,14 +235,18 @@ def test_param_group_gc_false_and_frozen_and_ddp_wrapper():
             super().__init__()
             self.module = module
 
-    groups = [dict(params=[model.fc.weight], gc=False),
-              dict(params=[p for n, p in model.named_parameters()
-                           if n not in ('fc.weight', 'conv1d.weight')])]
+    groups = [
+        dict(params=[model.fc.weight], gc=False),
+        dict(
+            params=[
+                p for n, p in model.named_parameters() if n not in ('fc.weight', 'conv1d.weight')
+            ]
+        ),
+    ]
     opt = torch.optim.SGD(groups, lr=0.1)
     handle = gc_mmdet.attach(opt, Wrapped(model))
     names = {t.name for t in handle.targets}
-    assert names == {'conv.weight', 'grouped.weight', 'dw.weight', 'up.weight',
-                     'up_grouped.weight'}
+    assert names == {'conv.weight', 'grouped.weight', 'dw.weight', 'up.weight', 'up_grouped.weight'}
     assert handle.selection.skipped['gc=False'] == ['fc.weight']
     assert handle.selection.skipped['not optimized'] == ['conv1d.weight']
     opt.add_param_group(dict(params=[model.conv1d.weight]))
@@ -226,18 +270,21 @@ def test_unknown_optimizer_weight_decay_needs_mode():
     with pytest.raises(ValueError, match='weight_decay_mode'):
         gc_mmdet.attach(MySGD(model.parameters(), weight_decay=1e-4), model)
     gc_mmdet.attach(MySGD(model.parameters()), model)  # no decay: fine
-    gc_mmdet.attach(MySGD(model.parameters(), weight_decay=1e-4), model,
-                    weight_decay_mode='coupled')
-    gc_mmdet.attach(MySGD(model.parameters(), weight_decay=1e-4), model,
-                    location='update')
+    gc_mmdet.attach(
+        MySGD(model.parameters(), weight_decay=1e-4), model, weight_decay_mode='coupled'
+    )
+    gc_mmdet.attach(MySGD(model.parameters(), weight_decay=1e-4), model, location='update')
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(layers='fc'), "layers must be one of \\('conv_fc', 'conv'\\)"),
-    (dict(location='grads'), "location must be one of \\('grad', 'update'\\)"),
-    (dict(layout='torch'), "layout must be one of \\('paper', 'reference'\\)"),
-    (dict(weight_decay_mode='l2'), 'weight_decay_mode must be one of'),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(layers='fc'), "layers must be one of \\('conv_fc', 'conv'\\)"),
+        (dict(location='grads'), "location must be one of \\('grad', 'update'\\)"),
+        (dict(layout='torch'), "layout must be one of \\('paper', 'reference'\\)"),
+        (dict(weight_decay_mode='l2'), 'weight_decay_mode must be one of'),
+    ],
+)
 def test_bad_options(kwargs, match):
     model = AllKinds()
     with pytest.raises(ValueError, match=match):
@@ -256,7 +303,9 @@ def test_flattened_parameter_is_rejected():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 2))
     # what FSDP's use_orig_params=False does: the weight becomes a flat view
     model[0].weight = nn.Parameter(model[0].weight.detach().flatten())
-    with pytest.raises(ValueError, match=r"'0.weight' of shape \(108,\).*Conv2d weight of shape \(4, 3, 3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"'0.weight' of shape \(108,\).*Conv2d weight of shape \(4, 3, 3, 3\)"
+    ):
         gc_mmdet.attach(torch.optim.SGD(model.parameters(), lr=0.1), model)
 
 
@@ -273,8 +322,7 @@ def test_observer_sees_final_gradient_before_gc_and_can_be_removed():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     handle = gc_mmdet.attach(opt, model)
     seen = []
-    obs = handle.register_observer(
-        lambda h: seen.append(h.targets[0].param.grad.clone()))
+    obs = handle.register_observer(lambda h: seen.append(h.targets[0].param.grad.clone()))
     loss_of(model, 0).backward()
     raw = model.conv.weight.grad.clone()
     opt.step()
@@ -288,10 +336,14 @@ def test_observer_sees_final_gradient_before_gc_and_can_be_removed():
 def test_coupled_decay_is_restored_after_every_step_even_a_failing_one():
     torch.manual_seed(0)
     model = AllKinds()
-    opt = torch.optim.SGD([dict(params=[model.conv.weight, model.conv.bias], weight_decay=0.1),
-                           dict(params=[p for n, p in model.named_parameters()
-                                        if not n.startswith('conv.')])],
-                          lr=0.1, weight_decay=0.01)
+    opt = torch.optim.SGD(
+        [
+            dict(params=[model.conv.weight, model.conv.bias], weight_decay=0.1),
+            dict(params=[p for n, p in model.named_parameters() if not n.startswith('conv.')]),
+        ],
+        lr=0.1,
+        weight_decay=0.01,
+    )
     handle = gc_mmdet.attach(opt, model)
     loss_of(model, 0).backward()
     opt.step()
@@ -299,6 +351,7 @@ def test_coupled_decay_is_restored_after_every_step_even_a_failing_one():
 
     def boom(*args):
         raise RuntimeError('step failed')
+
     h = opt.register_step_pre_hook(boom)  # runs after GC's pre-hook
     with pytest.raises(RuntimeError):
         opt.step()

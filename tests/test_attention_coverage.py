@@ -1,12 +1,12 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """nn.MultiheadAttention's projection weights are fc weights for GC; tables
 and positional embeddings are not, and nothing >= 2-D is dropped silently."""
+
 import torch
 from torch import nn
 
 import gc_mmdet
-from gc_mmdet.gc.selection import (SKIP_1D, SKIP_EMBEDDING, SKIP_OTHER,
-                                   SKIP_POSITIONAL)
+from gc_mmdet.core.selection import SKIP_1D, SKIP_EMBEDDING, SKIP_OTHER, SKIP_POSITIONAL
 
 
 class Mystery(nn.Module):
@@ -21,12 +21,11 @@ class Mystery(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-
     def __init__(self):
         super().__init__()
         self.query_embedding = nn.Embedding(5, 8)
         self.level_embed = nn.Parameter(torch.randn(2, 8))
-        self.self_attn = nn.MultiheadAttention(8, 2)                   # in_proj_weight
+        self.self_attn = nn.MultiheadAttention(8, 2)  # in_proj_weight
         self.cross_attn = nn.MultiheadAttention(8, 2, kdim=6, vdim=4)  # q/k/v_proj_weight
         self.norm = nn.LayerNorm(8)
         self.mystery = Mystery()
@@ -49,9 +48,13 @@ def test_attention_projections_are_covered_and_embeddings_are_not():
     model, opt, handle = _model_and_handle()
     kinds = {t.name: t.kind for t in handle.targets}
     assert kinds == {
-        'self_attn.in_proj_weight': 'attention', 'self_attn.out_proj.weight': 'linear',
-        'cross_attn.q_proj_weight': 'attention', 'cross_attn.k_proj_weight': 'attention',
-        'cross_attn.v_proj_weight': 'attention', 'cross_attn.out_proj.weight': 'linear'}
+        'self_attn.in_proj_weight': 'attention',
+        'self_attn.out_proj.weight': 'linear',
+        'cross_attn.q_proj_weight': 'attention',
+        'cross_attn.k_proj_weight': 'attention',
+        'cross_attn.v_proj_weight': 'attention',
+        'cross_attn.out_proj.weight': 'linear',
+    }
     skipped = handle.selection.skipped
     assert skipped[SKIP_EMBEDDING] == ['query_embedding.weight']
     assert skipped[SKIP_POSITIONAL] == ['level_embed']
@@ -82,4 +85,5 @@ def test_layers_conv_skips_attention_and_reference_keeps_its_rule():
     # the reference rule: every optimized tensor with ndim > 1, embeddings included
     model, _, handle = _model_and_handle(layout='reference')
     assert {t.name for t in handle.targets} == {
-        n for n, p in model.named_parameters() if p.dim() > 1}
+        n for n, p in model.named_parameters() if p.dim() > 1
+    }

@@ -1,4 +1,5 @@
 """The overhead benchmark runs (on a tiny model; its numbers live in docs/)."""
+
 import importlib.util
 import os.path as osp
 
@@ -12,7 +13,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 @pytest.fixture(scope='module')
 def bench():
     spec = importlib.util.spec_from_file_location(
-        'gc_overhead', osp.join(ROOT, 'benchmarks', 'gc_overhead.py'))
+        'gc_overhead', osp.join(ROOT, 'benchmarks', 'gc_overhead.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,6 +32,7 @@ def test_gc_pass_and_step_benchmarks_run(bench):
 def test_reference_loop_is_sgd_gc(bench):
     """The benchmark's reference loop really is SGD_GC: it keeps channel means."""
     import torch
+
     model = AllKinds()
     params = [model.conv.weight]
     w0 = model.conv.weight.detach().clone()
@@ -46,12 +49,29 @@ def test_data_check_benchmark_runs_and_its_standin_is_clean(tmp_path):
     import json
     import subprocess
     import sys
+
     out = tmp_path / 'bench.json'
     proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'benchmarks', 'data_check_cost.py'), '--images', '40',
-         '--width', '160', '--height', '120', '--workdir', str(tmp_path / 'standin'),
-         '--json', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**__import__('os').environ, 'PYTHONPATH': ROOT})
+        [
+            sys.executable,
+            osp.join(ROOT, 'benchmarks', 'data_check_cost.py'),
+            '--images',
+            '40',
+            '--width',
+            '160',
+            '--height',
+            '120',
+            '--workdir',
+            str(tmp_path / 'standin'),
+            '--json',
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__('os').environ, 'PYTHONPATH': ROOT},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     figures = json.loads(out.read_text())
     assert figures['images'] == 40 and figures['annotations'] > 100

@@ -1,28 +1,44 @@
 """Φ_GC as an operator: zero channel means, idempotence, orthogonality."""
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gc_mmdet.gc import ChannelLayout, centralize_, channel_mean
 from _reference import center_loop, channel_means_loop
+from gc_mmdet.core import ChannelLayout, centralize_, channel_mean
 
 
 @st.composite
 def weight_case(draw):
     """(tensor, layout, kind, groups) for every layer shape GC handles."""
-    kind = draw(st.sampled_from(
-        ['linear', 'conv1d', 'conv2d', 'conv3d', 'grouped', 'depthwise',
-         'transposed', 'grouped_transposed']))
+    kind = draw(
+        st.sampled_from(
+            [
+                'linear',
+                'conv1d',
+                'conv2d',
+                'conv3d',
+                'grouped',
+                'depthwise',
+                'transposed',
+                'grouped_transposed',
+            ]
+        )
+    )
     groups = draw(st.integers(1, 3))
     per_in = draw(st.integers(1, 4))
     per_out = draw(st.integers(1, 4))
     k = draw(st.integers(1, 3))
     if kind == 'linear':
-        shape, layout, ref = (per_out * groups, per_in + 1), ChannelLayout.output_first(2), ('linear', 1)
+        shape, layout, ref = (
+            (per_out * groups, per_in + 1),
+            ChannelLayout.output_first(2),
+            ('linear', 1),
+        )
     elif kind in ('conv1d', 'conv2d', 'conv3d'):
         nk = int(kind[4])
-        shape = (per_out, per_in) + (k, ) * nk
+        shape = (per_out, per_in) + (k,) * nk
         layout, ref = ChannelLayout.output_first(len(shape)), ('conv', 1)
     elif kind in ('grouped', 'depthwise'):
         per_in = 1 if kind == 'depthwise' else per_in
@@ -33,8 +49,9 @@ def weight_case(draw):
         shape = (per_in * g, per_out, k, k + 1)
         layout, ref = ChannelLayout.transposed(4, g), ('conv_transpose', g)
     seed = draw(st.integers(0, 2**31 - 1))
-    t = torch.randn(shape, generator=torch.Generator().manual_seed(seed),
-                    dtype=torch.float64) * draw(st.sampled_from([1e-3, 1.0, 1e3]))
+    t = torch.randn(
+        shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    ) * draw(st.sampled_from([1e-3, 1.0, 1e3]))
     return t, layout, ref
 
 
@@ -58,7 +75,7 @@ def test_idempotent_orthogonal_projection(case):
     torch.testing.assert_close(twice, once)
     assert once.norm() <= t.norm() * (1 + 1e-12)
     inner = torch.dot(once.flatten(), (t - once).flatten())
-    assert abs(inner.item()) <= 1e-9 * max(t.norm().item()**2, 1)
+    assert abs(inner.item()) <= 1e-9 * max(t.norm().item() ** 2, 1)
 
 
 @settings(max_examples=60, deadline=None)
@@ -73,10 +90,10 @@ def test_coupled_weight_decay_form(case, wd):
 
 def test_transposed_layout_is_not_dim0():
     """A (in, out) transposed weight: channel j is the column W[:, j]."""
-    t = torch.arange(6.).reshape(3, 2, 1, 1)  # in=3, out=2
+    t = torch.arange(6.0).reshape(3, 2, 1, 1)  # in=3, out=2
     out = centralize_(t.clone(), ChannelLayout.transposed(4))
     torch.testing.assert_close(out.sum(0), torch.zeros(2, 1, 1))
-    assert out[:, 0].flatten().tolist() == [-2., 0., 2.]
+    assert out[:, 0].flatten().tolist() == [-2.0, 0.0, 2.0]
 
 
 def test_channel_mean_shapes():

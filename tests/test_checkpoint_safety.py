@@ -15,6 +15,7 @@ Before ``SafeCheckpointHook`` and ``find_resumable_checkpoint``, mmengine
   stopped with ``FileNotFoundError: <half a path> can not be found.``
   (``FileNotFoundError:  can not be found.`` when nothing was written yet).
 """
+
 import os
 import os.path as osp
 import signal
@@ -36,8 +37,10 @@ def _opts(data_root):
     # 3 epochs of 1 iteration of 4 images (the narrow demo model), a
     # checkpoint after each, only the newest kept
     return tiny_overrides(data_root, epochs=3, num_train=4) + [
-        'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=1',
-        'train_cfg.val_interval=3']
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        'train_cfg.val_interval=3',
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -48,8 +51,7 @@ def data_root(tmp_path_factory):
 @pytest.fixture(scope='module')
 def uninterrupted(data_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
-    proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir,
-                        cfg_options=_opts(data_root)))
+    proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir, cfg_options=_opts(data_root)))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['epoch_3.pth']
     return torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=False)
@@ -58,9 +60,19 @@ def uninterrupted(data_root, tmp_path_factory):
 def _kill_inside_save(work_dir, data_root, target):
     env = dict(os.environ, PYTHONPATH=ROOT)
     log = open(work_dir + '.log', 'w')
-    p = subprocess.Popen(tool_cmd('train.py', PAUSING, '--work-dir', work_dir, cfg_options=_opts(
-        data_root) + [f'custom_hooks.2.target={target}']), cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT)
+    p = subprocess.Popen(
+        tool_cmd(
+            'train.py',
+            PAUSING,
+            '--work-dir',
+            work_dir,
+            cfg_options=_opts(data_root) + [f'custom_hooks.2.target={target}'],
+        ),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 400
     while not osp.exists(osp.join(work_dir, 'paused')):
         assert p.poll() is None, open(work_dir + '.log').read()[-3000:]
@@ -91,12 +103,17 @@ def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, data_root, t
         assert checkpoint_problem(ckpt2) is None and checkpoint_problem(ckpt1) is None
         assert 0 < len(last) < len(ckpt2) and ckpt2.startswith(last)
 
-    proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir, '--resume',
-                        cfg_options=_opts(data_root)))
+    proc = run(
+        tool_cmd(
+            'train.py', DEMO_GC, '--work-dir', work_dir, '--resume', cfg_options=_opts(data_root)
+        )
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     if target == 'last_checkpoint':
-        assert (f'warning: last_checkpoint names {last!r} (no such file); resuming from '
-                f'{ckpt2}, the newest complete checkpoint') in proc.stderr
+        assert (
+            f'warning: last_checkpoint names {last!r} (no such file); resuming from '
+            f'{ckpt2}, the newest complete checkpoint'
+        ) in proc.stderr
     resumed = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=False)
     assert resumed['meta']['iter'] == uninterrupted['meta']['iter'] == 3
     for k, v in uninterrupted['state_dict'].items():
@@ -104,7 +121,8 @@ def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, data_root, t
     # max_keep_ckpts=1 holds from the resume on; an epoch_1.pth whose
     # deletion the kill prevented stays (it is complete)
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == (
-        ['epoch_3.pth'] if target == 'epoch_2.pth' else ['epoch_1.pth', 'epoch_3.pth'])
+        ['epoch_3.pth'] if target == 'epoch_2.pth' else ['epoch_1.pth', 'epoch_3.pth']
+    )
 
 
 def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, data_root):
@@ -114,10 +132,20 @@ def test_resume_from_an_incomplete_checkpoint_is_refused(tmp_path, data_root):
     torch.save({'state_dict': {'w': torch.ones(1000)}}, str(good))
     cut = tmp_path / 'epoch_4.pth'
     cut.write_bytes(good.read_bytes()[:2000])
-    proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', str(tmp_path / 'w'), '--resume',
-                        str(cut), cfg_options=_opts(data_root)))
+    proc = run(
+        tool_cmd(
+            'train.py',
+            DEMO_GC,
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--resume',
+            str(cut),
+            cfg_options=_opts(data_root),
+        )
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f'error: --resume {cut}: incomplete checkpoint (a zip archive without its central '
         "directory: the write was cut short; torch.load fails with 'failed finding central "
-        "directory')")
+        "directory')"
+    )

@@ -1,4 +1,5 @@
 """GCStatsHook on real synthetic runs and tools/compare_gc.py on them."""
+
 import json
 import os.path as osp
 
@@ -6,7 +7,7 @@ import cv2
 import pytest
 
 from _synthetic import run, tool_cmd
-from gc_mmdet.tools.run_logs import read_scalars, val_records
+from gc_mmdet.cli.run_logs import read_scalars, val_records
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +32,12 @@ def test_compare_tool_reports_the_logged_metrics(trained_gc, trained_baseline, t
         last = val_records(read_scalars(wd))[-1]
         for task in ('bbox', 'segm'):
             assert cmp['ours'][side][task]['AP'] == pytest.approx(100 * last[f'coco/{task}_mAP'])
-            assert cmp['ours'][side][task]['AP75'] == pytest.approx(100 * last[f'coco/{task}_mAP_75'])
+            assert cmp['ours'][side][task]['AP75'] == pytest.approx(
+                100 * last[f'coco/{task}_mAP_75']
+            )
     assert cmp['ours']['delta']['bbox']['AP'] == pytest.approx(
-        cmp['ours']['gc']['bbox']['AP'] - cmp['ours']['baseline']['bbox']['AP'])
+        cmp['ours']['gc']['bbox']['AP'] - cmp['ours']['baseline']['bbox']['AP']
+    )
     md = open(osp.join(out, 'compare.md')).read()
     assert md in proc.stdout and '| ours: GC |' in md and 'mask AP75' in md
     for name in ('loss.png', 'ap.png', 'grad_norm.png'):
@@ -42,8 +46,17 @@ def test_compare_tool_reports_the_logged_metrics(trained_gc, trained_baseline, t
 
 
 def test_compare_with_paper_row(trained_gc, trained_baseline, tmp_path):
-    proc = run(tool_cmd('compare_gc.py', trained_baseline[0], trained_gc[0],
-                        '--row', 'mask_rcnn_r50', '--out', str(tmp_path)))
+    proc = run(
+        tool_cmd(
+            'compare_gc.py',
+            trained_baseline[0],
+            trained_gc[0],
+            '--row',
+            'mask_rcnn_r50',
+            '--out',
+            str(tmp_path),
+        )
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '| paper: baseline | 37.4 | 59.0 | 40.6 | 34.1 | 55.5 | 36.1 |' in proc.stdout
     assert '| paper: Δ | +0.5 | +0.6 | +0.6 | +0.6 | +0.6 | +0.9 |' in proc.stdout

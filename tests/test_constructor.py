@@ -1,6 +1,6 @@
 """GCOptimWrapperConstructor through mmengine's build_optim_wrapper."""
+
 import copy
-import logging
 
 import pytest
 import torch
@@ -10,14 +10,15 @@ from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor)
 from _models import AllKinds, loss_of
+from _reference import RefSGD, channel_means_loop, gc_kinds
 from _torch_features import needs_cpu_grad_scaler
-from _reference import RefSGD, center_loop, channel_means_loop, gc_kinds
 
 
 def gc_wrapper_cfg(**kwargs):
     cfg = dict(
         constructor='GCOptimWrapperConstructor',
-        optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-2))
+        optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-2),
+    )
     cfg.update(kwargs)
     return cfg
 
@@ -32,8 +33,7 @@ def test_sgd_through_optim_wrapper_matches_reference():
     model = AllKinds().double()
     ref_model = copy.deepcopy(model)
     ow = build_optim_wrapper(model, gc_wrapper_cfg())
-    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9,
-                 weight_decay=1e-2)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
     _train(model, ow, 5)
     for step in range(5):
         ref_model.zero_grad()
@@ -51,8 +51,7 @@ def test_accumulation_runs_gc_once_per_real_step():
     ref_model = copy.deepcopy(model)
     ow = build_optim_wrapper(model, gc_wrapper_cfg(accumulative_counts=2))
     _train(model, ow, 4)
-    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9,
-                 weight_decay=1e-2)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
     for real_step in range(2):
         ref_model.zero_grad()
         for k in range(2):
@@ -68,8 +67,7 @@ def test_clip_grad_comes_before_gc():
     ref_model = copy.deepcopy(model)
     ow = build_optim_wrapper(model, gc_wrapper_cfg(clip_grad=dict(max_norm=0.05)))
     _train(model, ow, 3)
-    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9,
-                 weight_decay=1e-2)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
     clipped = 0
     for step in range(3):
         ref_model.zero_grad()
@@ -90,16 +88,20 @@ def test_adamw_update_location_keeps_channel_means():
     torch.manual_seed(0)
     model = AllKinds().double()
     w0 = copy.deepcopy(model)
-    ow = build_optim_wrapper(model, gc_wrapper_cfg(
-        optimizer=dict(type='AdamW', lr=1e-2, weight_decay=5e-2),
-        gc_cfg=dict(location='update')))
+    ow = build_optim_wrapper(
+        model,
+        gc_wrapper_cfg(
+            optimizer=dict(type='AdamW', lr=1e-2, weight_decay=5e-2), gc_cfg=dict(location='update')
+        ),
+    )
     _train(model, ow, 20)
     for name, (kind, groups) in gc_kinds(model).items():
         p = model.get_parameter(name).detach()
         p0 = w0.get_parameter(name).detach()
         assert (p - p0).abs().max() > 1e-3
         assert channel_means_loop(p, kind, groups) == pytest.approx(
-            channel_means_loop(p0, kind, groups), abs=1e-10)
+            channel_means_loop(p0, kind, groups), abs=1e-10
+        )
 
 
 def test_custom_keys_opt_out_and_ddp_like_wrapper():
@@ -109,14 +111,21 @@ def test_custom_keys_opt_out_and_ddp_like_wrapper():
             self.module = module
 
     model = AllKinds()
-    ow = build_optim_wrapper(Wrapped(model), gc_wrapper_cfg(
-        paramwise_cfg=dict(custom_keys={'up.': dict(gc=False, lr_mult=0.5)})))
+    ow = build_optim_wrapper(
+        Wrapped(model),
+        gc_wrapper_cfg(paramwise_cfg=dict(custom_keys={'up.': dict(gc=False, lr_mult=0.5)})),
+    )
     names = {t.name for t in ow.gc_handle.targets}
-    assert names == {'conv.weight', 'grouped.weight', 'dw.weight',
-                     'up_grouped.weight', 'conv1d.weight', 'fc.weight'}
+    assert names == {
+        'conv.weight',
+        'grouped.weight',
+        'dw.weight',
+        'up_grouped.weight',
+        'conv1d.weight',
+        'fc.weight',
+    }
     assert ow.gc_handle.selection.skipped['gc=False'] == ['up.weight']
-    up_group = next(g for g in ow.param_groups
-                    if any(p is model.up.weight for p in g['params']))
+    up_group = next(g for g in ow.param_groups if any(p is model.up.weight for p in g['params']))
     assert up_group['lr'] == pytest.approx(0.025) and up_group['gc'] is False
 
 
@@ -131,22 +140,44 @@ def test_summary_is_logged(tmp_path):
     assert 'bias or norm (1-D)' in text
 
 
-@pytest.mark.parametrize('gc_cfg,exc,match', [
-    ('conv_fc', TypeError, r'optim_wrapper.gc_cfg must be a dict'),
-    (dict(layer='conv'), ValueError, r"unknown key\(s\) \['layer'\]; allowed keys are \('layers', 'location', 'layout', 'weight_decay_mode'\)"),
-    (dict(layers='fc'), ValueError, r"gc_cfg.layers must be one of \('conv_fc', 'conv'\), got 'fc'"),
-    (dict(location='weights'), ValueError, r"gc_cfg.location must be one of \('grad', 'update'\)"),
-    (dict(layout='torch'), ValueError, r"gc_cfg.layout must be one of \('paper', 'reference'\)"),
-])
+@pytest.mark.parametrize(
+    'gc_cfg,exc,match',
+    [
+        ('conv_fc', TypeError, r'optim_wrapper.gc_cfg must be a dict'),
+        (
+            dict(layer='conv'),
+            ValueError,
+            r"unknown key\(s\) \['layer'\]; allowed keys are \('layers', 'location', 'layout', 'weight_decay_mode'\)",
+        ),
+        (
+            dict(layers='fc'),
+            ValueError,
+            r"gc_cfg.layers must be one of \('conv_fc', 'conv'\), got 'fc'",
+        ),
+        (
+            dict(location='weights'),
+            ValueError,
+            r"gc_cfg.location must be one of \('grad', 'update'\)",
+        ),
+        (
+            dict(layout='torch'),
+            ValueError,
+            r"gc_cfg.layout must be one of \('paper', 'reference'\)",
+        ),
+    ],
+)
 def test_bad_gc_cfg(gc_cfg, exc, match):
     with pytest.raises(exc, match=match):
         build_optim_wrapper(AllKinds(), gc_wrapper_cfg(gc_cfg=gc_cfg))
 
 
 def test_bad_custom_key_gc_value():
-    with pytest.raises(TypeError, match=r"custom_keys\['backbone'\].gc must be True or False, got 'off'"):
-        build_optim_wrapper(AllKinds(), gc_wrapper_cfg(
-            paramwise_cfg=dict(custom_keys={'backbone': dict(gc='off')})))
+    with pytest.raises(
+        TypeError, match=r"custom_keys\['backbone'\].gc must be True or False, got 'off'"
+    ):
+        build_optim_wrapper(
+            AllKinds(), gc_wrapper_cfg(paramwise_cfg=dict(custom_keys={'backbone': dict(gc='off')}))
+        )
 
 
 def test_flat_parameter_rejected_at_build_time():

@@ -3,17 +3,17 @@ DefaultOptimWrapperConstructor: for each paramwise_cfg feature that
 mmengine's own tests exercise, both constructors are built on the same model
 and must produce the same optimizer wrapper (param groups in order, every
 hyper-parameter, the same parameters) or the same error."""
+
 import pytest
 import torch
 from mmcv.ops import ModulatedDeformConv2dPack
-from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
-                            build_optim_wrapper)
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper, build_optim_wrapper
 from torch import nn
 
 import gc_mmdet  # noqa: F401
 
 # its depth-wise 1x1 conv has fan-in 1, which GC skips with a warning
-pytestmark = pytest.mark.filterwarnings("ignore::gc_mmdet.GCFanInOneWarning")
+pytestmark = pytest.mark.filterwarnings('ignore::gc_mmdet.GCFanInOneWarning')
 
 
 class SubModel(nn.Module):
@@ -45,11 +45,23 @@ class ExampleModel(nn.Module):
 OPTIMIZER = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
 PARAMWISE = [
     None,
-    dict(bias_lr_mult=2, bias_decay_mult=0.5, norm_decay_mult=0, dwconv_decay_mult=0.1,
-         dcn_offset_lr_mult=0.1, flat_decay_mult=0.3),
-    dict(custom_keys={'param1': dict(lr_mult=10), 'sub': dict(lr_mult=0.1, decay_mult=0),
-                      'sub.gn': dict(lr_mult=0.01), 'non_exist_key': dict(lr_mult=0.0)},
-         norm_decay_mult=0.5),
+    dict(
+        bias_lr_mult=2,
+        bias_decay_mult=0.5,
+        norm_decay_mult=0,
+        dwconv_decay_mult=0.1,
+        dcn_offset_lr_mult=0.1,
+        flat_decay_mult=0.3,
+    ),
+    dict(
+        custom_keys={
+            'param1': dict(lr_mult=10),
+            'sub': dict(lr_mult=0.1, decay_mult=0),
+            'sub.gn': dict(lr_mult=0.01),
+            'non_exist_key': dict(lr_mult=0.0),
+        },
+        norm_decay_mult=0.5,
+    ),
     dict(custom_keys={'conv1': dict(gc=False, lr_mult=0.5), 'fc': dict(gc=True)}),
     dict(bypass_duplicate=True),
     dict(bias_lr_mult=2, bypass_duplicate=True),
@@ -68,8 +80,10 @@ def _build(constructor, optim_wrapper, paramwise, model):
 
 def _groups(ow, model):
     names = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
-    return [{k: (tuple(names[id(p)] for p in v) if k == 'params' else v)
-             for k, v in g.items()} for g in ow.optimizer.param_groups]
+    return [
+        {k: (tuple(names[id(p)] for p in v) if k == 'params' else v) for k, v in g.items()}
+        for g in ow.optimizer.param_groups
+    ]
 
 
 @pytest.mark.parametrize('paramwise', PARAMWISE)
@@ -87,16 +101,20 @@ def test_same_optimizer_wrapper_as_default(paramwise, optim_wrapper):
     assert gc.gc_handle.targets  # and GC is on
 
 
-@pytest.mark.parametrize('optimizer,paramwise', [
-    # base weight decay missing although a decay multiplier is set
-    (dict(type='SGD', lr=0.01), dict(bias_decay_mult=0.5)),
-    (dict(type='SGD', lr=0.01), dict(custom_keys={'sub': dict(decay_mult=0.5)})),
-    (OPTIMIZER, dict(custom_keys=[('sub', dict(lr_mult=0.1))])),
-    (OPTIMIZER, 'not a dict'),
-])
+@pytest.mark.parametrize(
+    'optimizer,paramwise',
+    [
+        # base weight decay missing although a decay multiplier is set
+        (dict(type='SGD', lr=0.01), dict(bias_decay_mult=0.5)),
+        (dict(type='SGD', lr=0.01), dict(custom_keys={'sub': dict(decay_mult=0.5)})),
+        (OPTIMIZER, dict(custom_keys=[('sub', dict(lr_mult=0.1))])),
+        (OPTIMIZER, 'not a dict'),
+    ],
+)
 def test_same_errors_as_default(optimizer, paramwise):
     def build(ctor):
         return ctor(dict(type='OptimWrapper', optimizer=optimizer), paramwise)(ExampleModel())
+
     with pytest.raises(Exception) as default_error:
         build(DefaultOptimWrapperConstructor)
     with pytest.raises(Exception) as gc_error:

@@ -4,17 +4,23 @@ first iteration, in the exact line(s) the README's rules promise (or a
 counted warning), through tools/train.py, and the data folder is
 byte-identical afterwards. The data set is written here directly (JSON and
 image files), not by the project's synthetic generator."""
+
 import functools
 import importlib.util
 import os
 import os.path as osp
 
 import cv2
-import numpy as np
 import pytest
 
-from _own_coco import (add_unusual_images, edit_annotations, find, hash_tree,
-                       make_own_coco, own_data_overrides, write_jpeg_with_orientation)
+from _own_coco import (
+    edit_annotations,
+    find,
+    hash_tree,
+    make_own_coco,
+    own_data_overrides,
+    write_jpeg_with_orientation,
+)
 from _synthetic import ROOT, run, tool_cmd
 
 CONFIG = 'configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py'
@@ -23,8 +29,9 @@ VAL_ANN = '{root}/annotations/instances_val.json'
 
 
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'gc_mmdet_tool_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(
+        f'gc_mmdet_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,7 +61,7 @@ def _truncate(path, keep):
     with open(path, 'rb') as f:
         data = f.read()
     with open(path, 'wb') as f:
-        f.write(data[:int(len(data) * keep)])
+        f.write(data[: int(len(data) * keep)])
 
 
 def _write(path, data: bytes):
@@ -75,6 +82,7 @@ def _edit(edit):
 def _set(kind, id_, key, value):
     def edit(coco):
         find(coco[kind], id_)[key] = value
+
     return _edit(edit)
 
 
@@ -86,6 +94,7 @@ def _two(*faults):
     def both(root):
         for fault in faults:
             fault(root)
+
     return both
 
 
@@ -95,91 +104,151 @@ _AFTER_IMAGE = 'replace the file (re-download or re-export it) or remove image {
 ERRORS = {
     'missing-image': (
         lambda root: os.remove(osp.join(root, 'train', 'orchard_02.png')),
-        [ANN + ': image 1010 ({root}/train/orchard_02.png): file not found; put it there or '
-         'remove image 1010 and its annotations from the file']),
+        [
+            ANN + ': image 1010 ({root}/train/orchard_02.png): file not found; put it there or '
+            'remove image 1010 and its annotations from the file'
+        ],
+    ),
     'empty-image': (
         lambda root: _write(osp.join(root, 'train', 'orchard_03.jpg'), b''),
-        [ANN + ': image 1020 ({root}/train/orchard_03.jpg): file is empty (0 bytes); '
-         + _AFTER_IMAGE.format(id=1020)]),
+        [
+            ANN
+            + ': image 1020 ({root}/train/orchard_03.jpg): file is empty (0 bytes); '
+            + _AFTER_IMAGE.format(id=1020)
+        ],
+    ),
     'truncated-jpeg': (
         lambda root: _truncate(osp.join(root, 'train', 'orchard_01.jpg'), 0.6),
-        [ANN + ': image 1000 ({root}/train/orchard_01.jpg): JPEG is truncated ({size} bytes, no '
-         'end-of-image marker); ' + _AFTER_IMAGE.format(id=1000)]),
+        [
+            ANN + ': image 1000 ({root}/train/orchard_01.jpg): JPEG is truncated ({size} bytes, no '
+            'end-of-image marker); ' + _AFTER_IMAGE.format(id=1000)
+        ],
+    ),
     'truncated-png': (
         lambda root: _truncate(osp.join(root, 'train', 'orchard_04.png'), 0.9),
-        [ANN + ': image 1030 ({root}/train/orchard_04.png): PNG is truncated ({size} bytes, no '
-         'IEND chunk); ' + _AFTER_IMAGE.format(id=1030)]),
+        [
+            ANN + ': image 1030 ({root}/train/orchard_04.png): PNG is truncated ({size} bytes, no '
+            'IEND chunk); ' + _AFTER_IMAGE.format(id=1030)
+        ],
+    ),
     'unreadable-image': (
         # a download that saved the server's error page under the image's name
-        lambda root: _write(osp.join(root, 'train', 'orchard_05.jpg'),
-                            b'<html><body>404 Not Found</body></html>\n'),
-        [ANN + ': image 1040 ({root}/train/orchard_05.jpg): not an image OpenCV can decode; '
-         + _AFTER_IMAGE.format(id=1040)]),
+        lambda root: _write(
+            osp.join(root, 'train', 'orchard_05.jpg'), b'<html><body>404 Not Found</body></html>\n'
+        ),
+        [
+            ANN
+            + ': image 1040 ({root}/train/orchard_05.jpg): not an image OpenCV can decode; '
+            + _AFTER_IMAGE.format(id=1040)
+        ],
+    ),
     'size-mismatch': (
         _set('images', 1000, 'width', 200),
-        [ANN + ': image 1000 ({root}/train/orchard_01.jpg): decodes to width 160, height 120, '
-         'but the file says width 200, height 120; correct "width"/"height" (boxes and masks '
-         'are read against them)']),
+        [
+            ANN + ': image 1000 ({root}/train/orchard_01.jpg): decodes to width 160, height 120, '
+            'but the file says width 200, height 120; correct "width"/"height" (boxes and masks '
+            'are read against them)'
+        ],
+    ),
     'size-mismatch-exif': (
         _rotate_by_exif,
-        [ANN + ': image 1040 ({root}/train/orchard_05.jpg): decodes to width 160, height 112 '
-         'after its EXIF orientation, but the file says width 112, height 160; correct '
-         '"width"/"height" (boxes and masks are read against them)']),
+        [
+            ANN + ': image 1040 ({root}/train/orchard_05.jpg): decodes to width 160, height 112 '
+            'after its EXIF orientation, but the file says width 112, height 160; correct '
+            '"width"/"height" (boxes and masks are read against them)'
+        ],
+    ),
     'bad-image-entry': (
         _set('images', 1020, 'width', None),
-        [ANN + ': image 1020: "width" and "height" must be positive integers, got null and 128; '
-         'write the image\'s size in pixels']),
+        [
+            ANN + ': image 1020: "width" and "height" must be positive integers, got null and 128; '
+            "write the image's size in pixels"
+        ],
+    ),
     'duplicate-image-id': (
         _set('images', 1050, 'id', 1040),
-        [ANN + ': image id 1040 is used by 2 images (orchard_05.jpg, empty_01.png); give each '
-         'image its own id']),
+        [
+            ANN + ': image id 1040 is used by 2 images (orchard_05.jpg, empty_01.png); give each '
+            'image its own id'
+        ],
+    ),
     'duplicate-annotation-id': (
         _set('annotations', 104, 'id', 103),
-        [ANN + ': annotation id 103 is used by 2 annotations; give each annotation its own id '
-         '(mmdet stops on repeated ids, pycocotools keeps only the last)']),
+        [
+            ANN + ': annotation id 103 is used by 2 annotations; give each annotation its own id '
+            '(mmdet stops on repeated ids, pycocotools keeps only the last)'
+        ],
+    ),
     'bad-annotation-entry': (
         _delete('annotations', 102, 'area'),
-        [ANN + ": annotation 102 (image 1000): no 'area'; add it or remove the annotation"]),
+        [ANN + ": annotation 102 (image 1000): no 'area'; add it or remove the annotation"],
+    ),
     'orphan-annotation': (
         _set('annotations', 105, 'image_id', 2000),
-        [ANN + ': annotation 105 (image 2000): image_id 2000 names no image in "images"; add the '
-         'image or correct the image_id (mmdet would drop the annotation without a word)']),
+        [
+            ANN
+            + ': annotation 105 (image 2000): image_id 2000 names no image in "images"; add the '
+            'image or correct the image_id (mmdet would drop the annotation without a word)'
+        ],
+    ),
     'undeclared-category': (
         _set('annotations', 107, 'category_id', 99),
-        [ANN + ': annotation 107 (image 1020): category_id 99 is not declared in "categories" '
-         '(declared: [3, 7, 12]); declare it or correct the annotation (mmdet would drop it '
-         'without a word and learn the object as background)']),
+        [
+            ANN + ': annotation 107 (image 1020): category_id 99 is not declared in "categories" '
+            '(declared: [3, 7, 12]); declare it or correct the annotation (mmdet would drop it '
+            'without a word and learn the object as background)'
+        ],
+    ),
     'bad-bbox': (
         _edit(lambda coco: find(coco['annotations'], 108)['bbox'].__setitem__(1, None)),
-        [ANN + ': annotation 108 (image 1030): bbox [{x}, null, {w}, {h}] is not 4 finite '
-         'numbers [x, y, width, height]; correct or remove the annotation']),
+        [
+            ANN + ': annotation 108 (image 1030): bbox [{x}, null, {w}, {h}] is not 4 finite '
+            'numbers [x, y, width, height]; correct or remove the annotation'
+        ],
+    ),
     'bad-segmentation': (
-        _two(_edit(lambda coco: find(coco['annotations'], 100)['segmentation'][0]
-                   .__setitem__(3, None)),
-             _edit(lambda coco: find(coco['annotations'], 101)['segmentation']
-                   .__setitem__('size', [64, 64]))),
-        [ANN + ': annotation 100 (image 1000): segmentation polygon {poly} holds something '
-         'other than finite numbers; correct or remove the annotation',
-         ANN + ": annotation 101 (image 1000): RLE size [64, 64] differs from its image's "
-         "[height, width] [120, 160]; re-encode the mask at the image's size; correct or remove "
-         'the annotation']),
+        _two(
+            _edit(
+                lambda coco: find(coco['annotations'], 100)['segmentation'][0].__setitem__(3, None)
+            ),
+            _edit(
+                lambda coco: find(coco['annotations'], 101)['segmentation'].__setitem__(
+                    'size', [64, 64]
+                )
+            ),
+        ),
+        [
+            ANN + ': annotation 100 (image 1000): segmentation polygon {poly} holds something '
+            'other than finite numbers; correct or remove the annotation',
+            ANN + ": annotation 101 (image 1000): RLE size [64, 64] differs from its image's "
+            "[height, width] [120, 160]; re-encode the mask at the image's size; correct or remove "
+            'the annotation',
+        ],
+    ),
     'missing-segmentation': (
         _delete('annotations', 109, 'segmentation'),
-        [ANN + ': annotation 109 (image 1030): no "segmentation", which this config needs (it '
-         'loads masks: LoadAnnotations with_mask=True, or a segm metric); add the mask, or use '
-         'a box-only config']),
+        [
+            ANN + ': annotation 109 (image 1030): no "segmentation", which this config needs (it '
+            'loads masks: LoadAnnotations with_mask=True, or a segm metric); add the mask, or use '
+            'a box-only config'
+        ],
+    ),
     'no-training-images': (
         None,  # filter_cfg.min_size=200, below: every image is smaller
-        [ANN + ": no image is left for training after metainfo.classes (['apple', 'pear', "
-         "'plum']) and filter_cfg (1 without an annotation of the config's classes "
-         '(filter_empty_gt); 5 with a side under filter_cfg.min_size=200); check the class '
-         'names against "categories" and filter_cfg']),
+        [
+            ANN + ": no image is left for training after metainfo.classes (['apple', 'pear', "
+            "'plum']) and filter_cfg (1 without an annotation of the config's classes "
+            '(filter_empty_gt); 5 with a side under filter_cfg.min_size=200); check the class '
+            'names against "categories" and filter_cfg'
+        ],
+    ),
 }
 
 
 def _fill(root):
     """Values the expected lines take from the (broken) copy itself."""
     import json
+
     with open(osp.join(root, 'annotations', 'instances_train.json')) as f:
         anns = json.load(f)['annotations']
     x, _, w, h = find(anns, 108)['bbox']
@@ -204,8 +273,9 @@ def test_fault_is_one_line_before_training(kind, data, tmp_path, capsys):
         breaks(data)
     before = hash_tree(data)
     work_dir = str(tmp_path / 'work')
-    code, out, err = run_tool(capsys, 'train', CONFIG, '--work-dir', work_dir,
-                              '--cfg-options', *opts)
+    code, out, err = run_tool(
+        capsys, 'train', CONFIG, '--work-dir', work_dir, '--cfg-options', *opts
+    )
     fmt = _fill(data)
     cut = {'truncated-jpeg': 'orchard_01.jpg', 'truncated-png': 'orchard_04.png'}.get(kind)
     if cut:
@@ -215,7 +285,8 @@ def test_fault_is_one_line_before_training(kind, data, tmp_path, capsys):
     assert err.splitlines() == want
     assert 'Traceback' not in out + err
     assert not osp.exists(work_dir) or not any(
-        files for _, _, files in os.walk(work_dir))  # training never started
+        files for _, _, files in os.walk(work_dir)
+    )  # training never started
     assert hash_tree(data) == before
 
 
@@ -224,15 +295,18 @@ WARNINGS = {
     'degenerate-polygon': (
         _set('annotations', 100, 'segmentation', [[10.0, 10.0, 30.0, 30.0]]),
         ANN + ': 1 annotations without a polygon of 3 or more points (mmdet ignores them in '
-        'training), first: annotation 100'),
+        'training), first: annotation 100',
+    ),
     'tiny-box': (
         _edit(lambda coco: find(coco['annotations'], 102)['bbox'].__setitem__(3, 0.5)),
         ANN + ': 1 annotations with a box under 1 px wide or high, or area <= 0 (mmdet skips '
-        'them), first: annotation 102'),
+        'them), first: annotation 102',
+    ),
     'box-outside-image': (
         _edit(lambda coco: find(coco['annotations'], 105)['bbox'].__setitem__(0, 5000.0)),
         ANN + ': 1 annotations with a box entirely outside their image (mmdet skips them), '
-        'first: annotation 105'),
+        'first: annotation 105',
+    ),
 }
 SUMMARY = [
     'data: ' + ANN + ": training on 5 of 6 images (1 without an annotation of the config's "
@@ -246,8 +320,9 @@ def test_tolerated_fault_is_a_counted_warning(kind, data, capsys):
     breaks, line = WARNINGS[kind]
     breaks(data)
     before = hash_tree(data)
-    code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options',
-                              *own_data_overrides(data))
+    code, out, err = run_tool(
+        capsys, 'check_data', CONFIG, '--cfg-options', *own_data_overrides(data)
+    )
     assert code == 0, err
     assert err.splitlines() == ['warning: ' + line.format(root=data)]
     assert out.splitlines() == [s.format(root=data) for s in SUMMARY] + ['data check: no errors']
@@ -255,8 +330,9 @@ def test_tolerated_fault_is_a_counted_warning(kind, data, capsys):
 
 
 def test_clean_data_passes_without_a_word(data, capsys):
-    code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options',
-                              *own_data_overrides(data))
+    code, out, err = run_tool(
+        capsys, 'check_data', CONFIG, '--cfg-options', *own_data_overrides(data)
+    )
     assert (code, err) == (0, '')
     assert out.splitlines() == [s.format(root=data) for s in SUMMARY] + ['data check: no errors']
 
@@ -264,15 +340,21 @@ def test_clean_data_passes_without_a_word(data, capsys):
 def test_several_faults_all_listed_with_counts(data, tmp_path):
     """Five missing images: three named, then a count; the other faults of the
     run follow, one line each; through a real tools/train.py process."""
-    for name in ('orchard_01.jpg', 'orchard_02.png', 'orchard_03.jpg', 'orchard_04.png',
-                 'orchard_05.jpg'):
+    for name in (
+        'orchard_01.jpg',
+        'orchard_02.png',
+        'orchard_03.jpg',
+        'orchard_04.png',
+        'orchard_05.jpg',
+    ):
         os.remove(osp.join(data, 'train', name))
     _set('annotations', 107, 'category_id', 99)(data)
     _set('annotations', 104, 'image_id', 4242)(data)
     before = hash_tree(data)
     work_dir = str(tmp_path / 'work')
-    proc = run(tool_cmd('train.py', CONFIG, '--work-dir', work_dir,
-                        cfg_options=own_data_overrides(data)))
+    proc = run(
+        tool_cmd('train.py', CONFIG, '--work-dir', work_dir, cfg_options=own_data_overrides(data))
+    )
     assert proc.returncode == 2
     ann = ANN.format(root=data)
     assert proc.stderr.splitlines() == [
@@ -298,12 +380,21 @@ def test_test_tool_checks_the_test_set(data, tmp_path, capsys):
     os.remove(osp.join(data, 'val', 'market_02.jpg'))
     ckpt = tmp_path / 'model.pth'
     ckpt.write_bytes(b'not read: the data check comes first')
-    code, out, err = run_tool(capsys, 'test', CONFIG, str(ckpt), '--work-dir',
-                              str(tmp_path / 'work'), '--cfg-options', *own_data_overrides(data))
+    code, out, err = run_tool(
+        capsys,
+        'test',
+        CONFIG,
+        str(ckpt),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        *own_data_overrides(data),
+    )
     assert code == 2
     assert err.splitlines() == [
         f'error: {VAL_ANN.format(root=data)}: image 1010 ({data}/val/market_02.jpg): file not '
-        'found; put it there or remove image 1010 and its annotations from the file']
+        'found; put it there or remove image 1010 and its annotations from the file'
+    ]
 
 
 def test_no_classes_in_the_config_means_coco_classes(data, capsys):
@@ -316,13 +407,15 @@ def test_no_classes_in_the_config_means_coco_classes(data, capsys):
         'error: annotation file ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
         "metainfo.classes, so it keeps only its type's 80 class names, and the file's categories "
         "['pear', 'plum'] are not among them; set metainfo=dict(classes=(...)) to the "
-        'category names to train on']
+        'category names to train on'
+    ]
 
 
 def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_path):
     """Image headers are cached by size and mtime outside the data folder: an
     unchanged image is not opened again, a changed one is."""
-    from gc_mmdet.utils import coco_check
+    from gc_mmdet.datasets.checks import coco_check
+
     opts = own_data_overrides(data)
     assert run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)[0] == 0
     assert os.listdir(tmp_path / 'cache' / 'data_check')
@@ -330,6 +423,7 @@ def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_pa
 
     def no_reading(path):
         raise AssertionError(f'{path} was read again')
+
     monkeypatch.setattr(coco_check, 'probe_file', no_reading)
     assert run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)[0] == 0
     monkeypatch.undo()

@@ -2,6 +2,7 @@
 """Nothing a user has is ever deleted or overwritten: the synthetic generator
 (API, command line, configs) writes only into a new or empty folder or one
 that carries its marker, and replaces only the files its marker lists."""
+
 import json
 import os
 import os.path as osp
@@ -13,9 +14,13 @@ import pytest
 
 from _own_coco import hash_tree, make_own_coco
 from _synthetic import GC_CONFIG, ROOT, run, tool_cmd
-from gc_mmdet.datasets import (MARKER_FILE, SyntheticFolderError,
-                               ensure_synthetic_coco, generate_synthetic_coco,
-                               read_synthetic_marker)
+from gc_mmdet.datasets import (
+    MARKER_FILE,
+    SyntheticFolderError,
+    ensure_synthetic_coco,
+    generate_synthetic_coco,
+    read_synthetic_marker,
+)
 from gc_mmdet.datasets.synthetic import cache
 
 TINY = dict(num_train=3, num_val=2, size=64, seed=0)
@@ -60,9 +65,23 @@ def test_api_refuses_a_file_and_a_partly_filled_folder(tmp_path):
 def test_cli_refuses_a_folder_it_did_not_make(user_coco):
     before = hash_tree(user_coco)
     proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'make_synthetic_coco.py'),
-         '--out', user_coco, '--train', '2', '--val', '1', '--size', '64'],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'make_synthetic_coco.py'),
+            '--out',
+            user_coco,
+            '--train',
+            '2',
+            '--val',
+            '1',
+            '--size',
+            '64',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('error: synthetic data: ')
@@ -76,25 +95,35 @@ def test_regeneration_removes_exactly_its_own_files(tmp_path):
     marker = read_synthetic_marker(root)
     assert marker['complete'] and sorted(marker['files']) == marker['files']
     assert set(marker['files']) == {
-        'annotations/instances_train.json', 'annotations/instances_val.json',
+        'annotations/instances_train.json',
+        'annotations/instances_val.json',
         *(f'train/{i:06d}.png' for i in range(4)),
-        *(f'val/{i:06d}.png' for i in range(2))}
+        *(f'val/{i:06d}.png' for i in range(2)),
+    }
     # a user adds files beside the generated ones
-    for rel, text in (('notes.txt', 'a'), ('train/mine.jpg', 'b'),
-                      ('annotations/extra.json', '{}')):
+    for rel, text in (
+        ('notes.txt', 'a'),
+        ('train/mine.jpg', 'b'),
+        ('annotations/extra.json', '{}'),
+    ):
         with open(osp.join(root, rel), 'w') as f:
             f.write(text)
-    theirs = {k: v for k, v in hash_tree(root).items()
-              if k in ('notes.txt', 'train/mine.jpg', 'annotations/extra.json')}
+    theirs = {
+        k: v
+        for k, v in hash_tree(root).items()
+        if k in ('notes.txt', 'train/mine.jpg', 'annotations/extra.json')
+    }
     ensure_synthetic_coco(root, **dict(TINY, num_train=2, num_val=0))
     after = hash_tree(root)
     assert {k: after.get(k) for k in theirs} == theirs  # theirs: unchanged
-    assert sorted(os.listdir(osp.join(root, 'train'))) == [
-        '000000.png', '000001.png', 'mine.jpg']
+    assert sorted(os.listdir(osp.join(root, 'train'))) == ['000000.png', '000001.png', 'mine.jpg']
     assert not osp.exists(osp.join(root, 'val'))  # emptied, so removed
     assert read_synthetic_marker(root)['files'] == [
-        'annotations/instances_train.json', 'annotations/instances_val.json',
-        'train/000000.png', 'train/000001.png']
+        'annotations/instances_train.json',
+        'annotations/instances_val.json',
+        'train/000000.png',
+        'train/000001.png',
+    ]
 
 
 def test_a_user_file_where_a_new_one_would_go_stops_generation(tmp_path):
@@ -144,19 +173,26 @@ def test_legacy_marker_is_recognised(tmp_path):
     assert sorted(os.listdir(osp.join(root, 'train'))) == ['000000.png', 'keep.png']
 
 
-_WORKER = textwrap.dedent('''
+_WORKER = textwrap.dedent("""
     import sys
     from gc_mmdet.datasets.synthetic import ensure_synthetic_coco
     print(ensure_synthetic_coco(sys.argv[1], num_train=24, num_val=8, size=96, seed=3)['generated'])
-''')
+""")
 
 
 def test_two_processes_generating_at_once_do_not_corrupt_it(tmp_path):
     root, fresh = str(tmp_path / 'shared'), str(tmp_path / 'fresh')
     env = dict(os.environ, PYTHONPATH=ROOT)
-    procs = [subprocess.Popen([sys.executable, '-c', _WORKER, root], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, '-c', _WORKER, root],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     # one generated, the other waited for it and reused its set
@@ -165,14 +201,16 @@ def test_two_processes_generating_at_once_do_not_corrupt_it(tmp_path):
     tree = hash_tree(root)
     assert not any(k.startswith('.gc_mmdet-staging') for k in tree)
     assert {k: v for k, v in tree.items() if not k.startswith('.gc_mmdet-')} == {
-        k: v for k, v in hash_tree(fresh).items() if not k.startswith('.gc_mmdet-')}
+        k: v for k, v in hash_tree(fresh).items() if not k.startswith('.gc_mmdet-')
+    }
 
 
 def _user_config(tmp_path, data_root, dataset_type):
     """The issue's reproduction: the demo config pointed at one's own data
     with only data_root, classes and the dataset type changed."""
     cfg = tmp_path / f'mine_{dataset_type}.py'
-    cfg.write_text(textwrap.dedent(f'''
+    cfg.write_text(
+        textwrap.dedent(f"""
         _base_ = {osp.join(ROOT, GC_CONFIG)!r}
         data_root = {data_root.rstrip('/') + '/'!r}
         metainfo = dict(classes=('apple', 'pear', 'plum'))
@@ -180,20 +218,29 @@ def _user_config(tmp_path, data_root, dataset_type):
         val_dataloader = dict(dataset=dict(type={dataset_type!r}, data_root=data_root, metainfo=metainfo))
         test_dataloader = val_dataloader
         val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
-    '''))
+    """)
+    )
     return str(cfg)
 
 
-@pytest.mark.parametrize('dataset_type,expected', [
-    ('CocoDataset', "understood by type='SyntheticCocoDataset' only"),
-    ('SyntheticCocoDataset', 'did not make'),
-])
+@pytest.mark.parametrize(
+    'dataset_type,expected',
+    [
+        ('CocoDataset', "understood by type='SyntheticCocoDataset' only"),
+        ('SyntheticCocoDataset', 'did not make'),
+    ],
+)
 def test_the_reproduction_stops_with_an_error_and_loses_nothing(
-        tmp_path, user_coco, dataset_type, expected):
+    tmp_path, user_coco, dataset_type, expected
+):
     before = hash_tree(user_coco)
     work_dir = str(tmp_path / 'work')
-    proc = run(tool_cmd('train.py', _user_config(tmp_path, user_coco, dataset_type),
-                        '--work-dir', work_dir), timeout=300)
+    proc = run(
+        tool_cmd(
+            'train.py', _user_config(tmp_path, user_coco, dataset_type), '--work-dir', work_dir
+        ),
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and expected in errors[0], proc.stderr[-3000:]
@@ -203,6 +250,7 @@ def test_the_reproduction_stops_with_an_error_and_loses_nothing(
 
 def test_work_dir_rules(tmp_path):
     from gc_mmdet.utils import UserError, check_work_dir
+
     check_work_dir(str(tmp_path / 'new'))  # does not exist
     empty = tmp_path / 'empty'
     empty.mkdir()

@@ -3,6 +3,7 @@
 a box AP that a broken pipeline could not, and its report draws what it
 learned; its checkpoint evaluates to the same 24 COCO statistics with
 faster-coco-eval as with pycocotools."""
+
 import json
 import os.path as osp
 
@@ -23,8 +24,12 @@ MIN_BOX_AP = 0.1
 
 def _reduced(data_root: str):
     return data_root_overrides(data_root) + [
-        'train_cfg.max_epochs=2', 'train_cfg.val_interval=2', 'randomness.seed=0',
-        'param_scheduler.1.milestones=[2]', 'param_scheduler.1.end=2']
+        'train_cfg.max_epochs=2',
+        'train_cfg.val_interval=2',
+        'randomness.seed=0',
+        'param_scheduler.1.milestones=[2]',
+        'param_scheduler.1.end=2',
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -33,8 +38,7 @@ def reduced_demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('reduced_demo')
     opts = _reduced(str(tmp / 'data'))
     work_dir = str(tmp / 'demo')
-    proc = run(tool_cmd('train.py', DEMO, '--work-dir', work_dir, cfg_options=opts),
-               timeout=1200)
+    proc = run(tool_cmd('train.py', DEMO, '--work-dir', work_dir, cfg_options=opts), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return str(tmp / 'data'), work_dir, opts
 
@@ -42,13 +46,17 @@ def reduced_demo(tmp_path_factory):
 def test_reduced_demo_learns_and_reports(reduced_demo):
     _, work_dir, opts = reduced_demo
     metrics = json.load(open(osp.join(work_dir, 'metrics.json')))
-    print(f'reduced demo, {ITERATIONS} iterations: box AP {metrics["coco/bbox_mAP"]:.3f}, '
-          f'mask AP {metrics["coco/segm_mAP"]:.3f}')
+    print(
+        f'reduced demo, {ITERATIONS} iterations: box AP {metrics["coco/bbox_mAP"]:.3f}, '
+        f'mask AP {metrics["coco/segm_mAP"]:.3f}'
+    )
     assert metrics['coco/bbox_mAP'] >= MIN_BOX_AP
     assert metrics['coco/segm_mAP'] >= MIN_BOX_AP
 
-    report = run(tool_cmd('demo_report.py', DEMO, work_dir, '--num-images', '2',
-                          cfg_options=opts), timeout=300)
+    report = run(
+        tool_cmd('demo_report.py', DEMO, work_dir, '--num-images', '2', cfg_options=opts),
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr[-3000:]
     assert '| bbox |' in report.stdout and '| segm |' in report.stdout
     curve, preds = osp.join(work_dir, 'ap_curve.png'), osp.join(work_dir, 'predictions.png')
@@ -59,22 +67,35 @@ def test_reduced_demo_learns_and_reports(reduced_demo):
     assert img.shape[0] >= 2 * 480 and img.shape[1] == 2 * 480
 
 
-def test_demo_checkpoint_evaluates_the_same_with_faster_coco_eval(reduced_demo, tmp_path,
-                                                                   capsys):
+def test_demo_checkpoint_evaluates_the_same_with_faster_coco_eval(reduced_demo, tmp_path, capsys):
     """tools/test.py --eval-backend faster --out on the trained checkpoint:
     the dumped predictions give the same 12 bbox and 12 segm statistics with
     both backends, and the tool's metrics are pycocotools'."""
     import mmengine
 
-    from gc_mmdet.tools.run_logs import last_checkpoint
+    from gc_mmdet.cli.run_logs import last_checkpoint
+
     data_root, work_dir, opts = reduced_demo
     out, preds = str(tmp_path / 'test'), str(tmp_path / 'preds.pkl')
-    proc = run(tool_cmd('test.py', DEMO, last_checkpoint(work_dir), '--work-dir', out,
-                        '--eval-backend', 'faster', '--out', preds, cfg_options=opts),
-               timeout=600)
+    proc = run(
+        tool_cmd(
+            'test.py',
+            DEMO,
+            last_checkpoint(work_dir),
+            '--work-dir',
+            out,
+            '--eval-backend',
+            'faster',
+            '--out',
+            preds,
+            cfg_options=opts,
+        ),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     py, fast, delta = compare_backends(
-        mmengine.load(preds), osp.join(data_root, 'annotations', 'instances_val.json'))
+        mmengine.load(preds), osp.join(data_root, 'annotations', 'instances_val.json')
+    )
     with capsys.disabled():
         print(f'\nreduced demo checkpoint: max |Δ| {delta:.1e}\n' + stats_table(py[1], fast[1]))
     assert set(py[1]) == {'bbox', 'segm'} and delta <= 1e-4

@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """tools/gc_coverage.py: what GC covers in any config, and --verify of the
 paper's constraint on two checkpoints of a run."""
+
 import os.path as osp
 
 import pytest
@@ -42,26 +43,42 @@ def test_verify_passes_on_a_gc_run(trained_gc):
 @pytest.mark.slow
 def test_verify_fails_on_a_baseline_run_naming_a_layer(trained_baseline):
     # the baseline config has no GC: the tool adds it to know what to check
-    proc = run(tool_cmd('gc_coverage.py', BASELINE_CONFIG, '--verify',
-                        *_ckpts(trained_baseline[0])))
+    proc = run(
+        tool_cmd('gc_coverage.py', BASELINE_CONFIG, '--verify', *_ckpts(trained_baseline[0]))
+    )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    line = [l for l in proc.stdout.splitlines() if l.startswith('GC constraint violated')][0]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('GC constraint violated')][0]
     assert 'of 63 covered weights; worst: ' in line and '.weight changed its channel means' in line
 
 
-@pytest.mark.parametrize('name,attention,embeddings,positional', [
-    ('detr/detr_r50_8xb2-150e_coco.py',
-     [f'{part}.layers.{i}.self_attn.attn.in_proj_weight' for part in ('encoder', 'decoder')
-      for i in range(6)] + [f'decoder.layers.{i}.cross_attn.attn.in_proj_weight' for i in range(6)],
-     ['query_embedding.weight'], []),
-    ('dino/dino-4scale_r50_8xb2-12e_coco.py',
-     [f'decoder.layers.{i}.self_attn.attn.in_proj_weight' for i in range(6)],
-     ['query_embedding.weight', 'dn_query_generator.label_embedding.weight'], ['level_embed']),
-])
+@pytest.mark.parametrize(
+    'name,attention,embeddings,positional',
+    [
+        (
+            'detr/detr_r50_8xb2-150e_coco.py',
+            [
+                f'{part}.layers.{i}.self_attn.attn.in_proj_weight'
+                for part in ('encoder', 'decoder')
+                for i in range(6)
+            ]
+            + [f'decoder.layers.{i}.cross_attn.attn.in_proj_weight' for i in range(6)],
+            ['query_embedding.weight'],
+            [],
+        ),
+        (
+            'dino/dino-4scale_r50_8xb2-12e_coco.py',
+            [f'decoder.layers.{i}.self_attn.attn.in_proj_weight' for i in range(6)],
+            ['query_embedding.weight', 'dn_query_generator.label_embedding.weight'],
+            ['level_embed'],
+        ),
+    ],
+)
 def test_detr_and_dino_attention_is_covered_and_embeddings_are_not(
-        name, attention, embeddings, positional):
-    from gc_mmdet.gc.selection import SKIP_EMBEDDING, SKIP_OTHER, SKIP_POSITIONAL
-    from gc_mmdet.tools.coverage import build_selection, load_with_gc
+    name, attention, embeddings, positional
+):
+    from gc_mmdet.cli.gc_coverage import build_selection, load_with_gc
+    from gc_mmdet.core.selection import SKIP_EMBEDDING, SKIP_OTHER, SKIP_POSITIONAL
+
     cfg, _ = load_with_gc('mmdet::' + name)
     _, wrapper = build_selection(cfg)
     sel = wrapper.gc_handle.selection

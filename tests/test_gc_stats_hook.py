@@ -2,6 +2,7 @@
 backends (scalars.json) at the recorded steps, equal to an independent
 recomputation, identical definitions with and without GC, and no effect on
 training."""
+
 import glob
 import json
 import math
@@ -19,16 +20,15 @@ from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet
-import gc_mmdet.hooks
-from gc_mmdet.gc import ChannelLayout, GCTarget
-from gc_mmdet.hooks import GCStatsHook
-from gc_mmdet.hooks.gc_stats_hook import default_layers
+import gc_mmdet.engine.hooks
+from gc_mmdet.core import ChannelLayout, GCTarget
+from gc_mmdet.engine.hooks import GCStatsHook
+from gc_mmdet.engine.hooks.gc_stats_hook import default_layers
 
 MAX_ITERS = 6
 INTERVAL = 2
 LAYERS = ('conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight')
-KEYS = ('grad_norm_before', 'grad_norm_after', 'grad_max_before',
-        'grad_max_after')
+KEYS = ('grad_norm_before', 'grad_norm_after', 'grad_max_before', 'grad_max_after')
 
 
 class ToyModel(BaseModel):
@@ -44,13 +44,14 @@ class ToyModel(BaseModel):
         x = self.conv2(torch.relu(self.conv1(x))).mean((2, 3))
         out = self.fc2(torch.relu(self.fc1(x))).squeeze(1)
         if mode == 'loss':
-            return dict(loss=((out - labels)**2).mean())
+            return dict(loss=((out - labels) ** 2).mean())
         return out
 
 
 class CaptureGrads(Hook):
     """Test-only: a copy of every gradient at each optimizer step, taken
     (like GCStatsHook's) before GC modifies anything."""
+
     priority = 'LOWEST'
 
     def __init__(self):
@@ -63,7 +64,9 @@ class CaptureGrads(Hook):
         def capture(*_):
             self.grads[runner.iter + 1] = {
                 n: p.grad.detach().clone()
-                for n, p in model.named_parameters() if p.grad is not None}
+                for n, p in model.named_parameters()
+                if p.grad is not None
+            }
 
         handle = getattr(wrapper, 'gc_handle', None)
         if handle is not None:
@@ -74,29 +77,35 @@ class CaptureGrads(Hook):
 
 def _dataset(n=12):
     g = torch.Generator().manual_seed(0)
-    return [dict(inputs=torch.randn(1, 6, 6, generator=g),
-                 labels=torch.randn((), generator=g)) for _ in range(n)]
+    return [
+        dict(inputs=torch.randn(1, 6, 6, generator=g), labels=torch.randn((), generator=g))
+        for _ in range(n)
+    ]
 
 
 def _train(work_dir, name, gc=True, hooks=()):
     torch.manual_seed(0)  # the model is built here, before the Runner seeds
-    optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9,
-                                        weight_decay=1e-4))
+    optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
     if gc:
         optim_wrapper['constructor'] = 'GCOptimWrapperConstructor'
     runner = Runner(
-        model=ToyModel(), work_dir=str(work_dir / name),
-        train_dataloader=dict(dataset=_dataset(), batch_size=2,
-                              sampler=dict(type='DefaultSampler', shuffle=True),
-                              collate_fn=dict(type='default_collate')),
+        model=ToyModel(),
+        work_dir=str(work_dir / name),
+        train_dataloader=dict(
+            dataset=_dataset(),
+            batch_size=2,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+        ),
         optim_wrapper=optim_wrapper,
         train_cfg=dict(by_epoch=False, max_iters=MAX_ITERS),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=None),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),
         log_processor=dict(by_epoch=False, window_size=1),
         custom_hooks=list(hooks),
-        randomness=dict(seed=0), default_scope=None,
-        experiment_name=f'gc_stats_{name}_{os.getpid()}')
+        randomness=dict(seed=0),
+        default_scope=None,
+        experiment_name=f'gc_stats_{name}_{os.getpid()}',
+    )
     runner.train()
     return runner
 
@@ -112,8 +121,7 @@ def _gc_records(runner):
     """step -> {key without prefix: value}, from the hook's lines only."""
     records = {}
     for line in _scalars(runner):
-        gc_keys = {k[len('train/gc/'):]: v for k, v in line.items()
-                   if k.startswith('train/gc/')}
+        gc_keys = {k[len('train/gc/') :]: v for k, v in line.items() if k.startswith('train/gc/')}
         if gc_keys:
             assert line['step'] not in records
             records[line['step']] = gc_keys
@@ -127,11 +135,13 @@ def _expected(grads):
     for name in LAYERS:
         g = grads[name].double().flatten(1)
         a = g - g.mean(1, keepdim=True)
-        per[name] = (g.norm().item(), a.norm().item(), g.abs().max().item(),
-                     a.abs().max().item())
-    total = (math.sqrt(sum(v[0]**2 for v in per.values())),
-             math.sqrt(sum(v[1]**2 for v in per.values())),
-             max(v[2] for v in per.values()), max(v[3] for v in per.values()))
+        per[name] = (g.norm().item(), a.norm().item(), g.abs().max().item(), a.abs().max().item())
+    total = (
+        math.sqrt(sum(v[0] ** 2 for v in per.values())),
+        math.sqrt(sum(v[1] ** 2 for v in per.values())),
+        max(v[2] for v in per.values()),
+        max(v[3] for v in per.values()),
+    )
     return total, per
 
 
@@ -139,8 +149,11 @@ def _expected(grads):
 def runs(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('gc_stats')
     out = {}
-    for name, gc, with_hook in (('gc', True, True), ('baseline', False, True),
-                                ('gc_nohook', True, False)):
+    for name, gc, with_hook in (
+        ('gc', True, True),
+        ('baseline', False, True),
+        ('gc_nohook', True, False),
+    ):
         capture = CaptureGrads()
         hooks = [capture]
         if with_hook:
@@ -159,16 +172,15 @@ def test_scalars_at_recorded_steps_only(runs, name):
     runner = runs[name].runner
     records = _gc_records(runner)
     assert sorted(records) == list(range(INTERVAL, MAX_ITERS + 1, INTERVAL))
-    expected_keys = set(KEYS) | {f'{k}/{layer}' for k in KEYS
-                                 for layer in ('conv1.weight', 'fc2.weight')}
+    expected_keys = set(KEYS) | {
+        f'{k}/{layer}' for k in KEYS for layer in ('conv1.weight', 'fc2.weight')
+    }
     for rec in records.values():
         assert set(rec) == expected_keys
     # the logger's own lines (every iteration) carry no (stale) GC values
     logger_lines = [line for line in _scalars(runner) if 'loss' in line]
-    assert [line['step'] for line in logger_lines] == \
-        list(range(1, MAX_ITERS + 1))
-    assert not any(k.startswith('train/gc/') for line in logger_lines
-                   for k in line)
+    assert [line['step'] for line in logger_lines] == list(range(1, MAX_ITERS + 1))
+    assert not any(k.startswith('train/gc/') for line in logger_lines for k in line)
     with open(glob.glob(os.path.join(runner.log_dir, '*.log'))[0]) as f:
         text = f.read()
     assert f'GCStatsHook: iter {INTERVAL}: grad_norm' in text
@@ -183,17 +195,15 @@ def test_values_match_independent_recomputation(runs, name):
         total, per = _expected(grads[step])
         assert [rec[k] for k in KEYS] == pytest.approx(total, rel=1e-5)
         for layer in ('conv1.weight', 'fc2.weight'):
-            assert [rec[f'{k}/{layer}'] for k in KEYS] == \
-                pytest.approx(per[layer], rel=1e-5)
+            assert [rec[f'{k}/{layer}'] for k in KEYS] == pytest.approx(per[layer], rel=1e-5)
         # Φ_GC is an orthogonal projection: the norm never grows; the max
         # is bounded by 2 * max (|g_i - mean| <= |g_i| + |mean|)
         for suffix in ('', '/conv1.weight', '/fc2.weight'):
-            assert rec['grad_norm_after' + suffix] <= \
-                rec['grad_norm_before' + suffix] * (1 + 1e-6)
-            assert rec['grad_max_after' + suffix] <= \
-                2 * rec['grad_max_before' + suffix] * (1 + 1e-6)
-            assert rec['grad_norm_after' + suffix] < \
-                rec['grad_norm_before' + suffix]
+            assert rec['grad_norm_after' + suffix] <= rec['grad_norm_before' + suffix] * (1 + 1e-6)
+            assert rec['grad_max_after' + suffix] <= 2 * rec['grad_max_before' + suffix] * (
+                1 + 1e-6
+            )
+            assert rec['grad_norm_after' + suffix] < rec['grad_norm_before' + suffix]
 
 
 def test_baseline_observes_the_weights_gc_acts_on(runs):
@@ -205,8 +215,7 @@ def test_baseline_observes_the_weights_gc_acts_on(runs):
     assert [t.name for t in base_hook.targets] == list(LAYERS)
     assert not hasattr(runs['baseline'].runner.optim_wrapper, 'gc_handle')
     # the default layers: first conv, last fc (the paper's Fig. 4)
-    assert gc_hook.layer_names == base_hook.layer_names == \
-        ['conv1.weight', 'fc2.weight']
+    assert gc_hook.layer_names == base_hook.layer_names == ['conv1.weight', 'fc2.weight']
 
 
 def test_hooks_removed_after_train(runs):
@@ -231,8 +240,7 @@ def test_never_changes_training(runs):
 
 
 def _target(name, kind):
-    return GCTarget(name, nn.Parameter(torch.zeros(2, 2)),
-                    ChannelLayout.output_first(2), kind)
+    return GCTarget(name, nn.Parameter(torch.zeros(2, 2)), ChannelLayout.output_first(2), kind)
 
 
 def test_default_layers_fallbacks():
@@ -253,8 +261,9 @@ def _fake_runner():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     wrapper = OptimWrapper(opt)
     wrapper.gc_handle = gc_mmdet.attach(opt, model, layers='conv')
-    return SimpleNamespace(optim_wrapper=wrapper, model=model,
-                           logger=MMLogger.get_current_instance())
+    return SimpleNamespace(
+        optim_wrapper=wrapper, model=model, logger=MMLogger.get_current_instance()
+    )
 
 
 def test_layers_argument():
@@ -275,8 +284,8 @@ def test_layers_argument():
 
 def test_registered_and_validated():
     from mmdet.registry import HOOKS as MMDET_HOOKS
-    assert isinstance(HOOKS.build(dict(type='GCStatsHook', interval=5)),
-                      GCStatsHook)
+
+    assert isinstance(HOOKS.build(dict(type='GCStatsHook', interval=5)), GCStatsHook)
     hook = MMDET_HOOKS.build(dict(type='GCStatsHook', layers=['a.weight']))
     assert hook.interval == 50 and hook.layers == ['a.weight']
     for bad in (0, -1, 2.5, True):

@@ -1,4 +1,5 @@
 """GC on mmdet's real Mask R-CNN R50-FPN, built from mmdet's own config."""
+
 import pytest
 import torch
 from mmengine.hub import get_config
@@ -13,6 +14,7 @@ import gc_mmdet  # noqa: F401
 def mask_rcnn():
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
     register_all_modules()
     cfg = get_config('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
     cfg.model.backbone.init_cfg = None
@@ -34,15 +36,19 @@ def _expected(model, layers):
 
 def test_constructor_visible_from_mmdet_scope():
     from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
-    assert OPTIM_WRAPPER_CONSTRUCTORS.get('GCOptimWrapperConstructor') is \
-        gc_mmdet.GCOptimWrapperConstructor
+
+    assert (
+        OPTIM_WRAPPER_CONSTRUCTORS.get('GCOptimWrapperConstructor')
+        is gc_mmdet.GCOptimWrapperConstructor
+    )
 
 
 @pytest.mark.parametrize('layers', ['conv_fc', 'conv'])
 def test_mask_rcnn_targets_and_summary(mask_rcnn, layers):
     cfg, model = mask_rcnn
-    ow_cfg = dict(cfg.optim_wrapper, constructor='GCOptimWrapperConstructor',
-                  gc_cfg=dict(layers=layers))
+    ow_cfg = dict(
+        cfg.optim_wrapper, constructor='GCOptimWrapperConstructor', gc_cfg=dict(layers=layers)
+    )
     with DefaultScope.overwrite_default_scope('mmdet'):
         ow = build_optim_wrapper(model, ow_cfg)
     got = {k: 0 for k in ('conv', 'conv_transpose', 'linear')}
@@ -65,8 +71,9 @@ def test_mask_rcnn_gc_step_changes_training(mask_rcnn):
     were (SGD with momentum and weight decay, the table configs' optimizer)."""
     cfg, model = mask_rcnn
     with DefaultScope.overwrite_default_scope('mmdet'):
-        ow = build_optim_wrapper(model, dict(cfg.optim_wrapper,
-                                             constructor='GCOptimWrapperConstructor'))
+        ow = build_optim_wrapper(
+            model, dict(cfg.optim_wrapper, constructor='GCOptimWrapperConstructor')
+        )
     head = model.roi_head.bbox_head.shared_fcs[0]
     upsample = model.roi_head.mask_head.upsample
     w0 = head.weight.detach().clone()
@@ -79,5 +86,6 @@ def test_mask_rcnn_gc_step_changes_training(mask_rcnn):
     assert not torch.equal(head.weight, w0)
     torch.testing.assert_close(head.weight.mean(1), w0.mean(1), rtol=0, atol=1e-7)
     # the transposed conv keeps per-OUTPUT-channel means (dims 0, 2, 3)
-    torch.testing.assert_close(upsample.weight.mean((0, 2, 3)), u0.mean((0, 2, 3)),
-                               rtol=0, atol=1e-7)
+    torch.testing.assert_close(
+        upsample.weight.mean((0, 2, 3)), u0.mean((0, 2, 3)), rtol=0, atol=1e-7
+    )

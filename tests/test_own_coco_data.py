@@ -2,6 +2,7 @@
 """A user's own COCO-format data trains and evaluates with GC through
 tools/train.py and tools/test.py, with the README's example config, and the
 data folder is byte-identical afterwards."""
+
 import json
 import os
 import os.path as osp
@@ -10,10 +11,17 @@ import re
 import pytest
 from mmengine.config import Config
 
-from _own_coco import (CLASSES, add_unusual_images, edit_annotations, find, hash_tree,
-                       make_own_coco, own_data_overrides)
+from _own_coco import (
+    CLASSES,
+    add_unusual_images,
+    edit_annotations,
+    find,
+    hash_tree,
+    make_own_coco,
+    own_data_overrides,
+)
 from _synthetic import ROOT, run, tool_cmd
-from gc_mmdet.tools.run_logs import last_checkpoint, read_scalars, train_records
+from gc_mmdet.cli.run_logs import last_checkpoint, read_scalars, train_records
 
 CONFIG = 'configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py'
 
@@ -42,7 +50,7 @@ def test_own_coco_data_trains_and_evaluates_and_is_untouched(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # 5 annotated train images (the empty one is filtered), batch 4: 2 + 2
     losses = [r['loss'] for r in train_records(read_scalars(work_dir))]
-    assert len(losses) == 4 and all(l == l for l in losses)
+    assert len(losses) == 4 and all(v == v for v in losses)
     logs = [osp.join(d, f) for d, _, fs in os.walk(work_dir) for f in fs if f.endswith('.log')]
     log = open(logs[0]).read()
     assert 'Gradient Centralization on 44 tensors' in log
@@ -72,6 +80,7 @@ def test_unusual_but_valid_data_trains_and_evaluates(tmp_path, monkeypatch):
 
     def tiny_box(coco):
         find(coco['annotations'], 102)['bbox'][2] = 0.5
+
     edit_annotations(data_root, 'train', tiny_box)
     before = hash_tree(data_root)
 
@@ -80,14 +89,26 @@ def test_unusual_but_valid_data_trains_and_evaluates(tmp_path, monkeypatch):
     proc = run(tool_cmd('train.py', CONFIG, '--work-dir', work_dir, cfg_options=opts))
     assert proc.returncode == 0, proc.stderr[-3000:]
     ann = f'{data_root}/annotations/instances_train.json'
-    assert (f'data: {ann}: training on 9 of 10 images (1 without an annotation of the '
-            "config's classes (filter_empty_gt))") in proc.stdout.splitlines()
-    assert (f'warning: {ann}: 1 annotations with a box under 1 px wide or high, or area <= 0 '
-            '(mmdet skips them), first: annotation 102') in proc.stderr.splitlines()
+    assert (
+        f'data: {ann}: training on 9 of 10 images (1 without an annotation of the '
+        "config's classes (filter_empty_gt))"
+    ) in proc.stdout.splitlines()
+    assert (
+        f'warning: {ann}: 1 annotations with a box under 1 px wide or high, or area <= 0 '
+        '(mmdet skips them), first: annotation 102'
+    ) in proc.stderr.splitlines()
     # 9 images of batch 4: 3 iterations
     assert len(train_records(read_scalars(work_dir))) == 3
-    proc = run(tool_cmd('test.py', CONFIG, last_checkpoint(work_dir), '--work-dir',
-                        str(tmp_path / 'test'), cfg_options=opts))
+    proc = run(
+        tool_cmd(
+            'test.py',
+            CONFIG,
+            last_checkpoint(work_dir),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            cfg_options=opts,
+        )
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '| bbox |' in proc.stdout and '| segm |' in proc.stdout
     assert hash_tree(data_root) == before
@@ -106,18 +127,24 @@ def test_image_broken_mid_run_stops_with_one_line_and_resumes(tmp_path, monkeypa
         original = f.read()
     config = 'tests/configs/own_data_break_image.py'
     opts = own_data_overrides(data_root, epochs=2) + [
-        f'custom_hooks.2.path={image}', 'default_hooks.checkpoint.interval=1']
+        f'custom_hooks.2.path={image}',
+        'default_hooks.checkpoint.interval=1',
+    ]
     work_dir = str(tmp_path / 'work')
     proc = run(tool_cmd('train.py', config, '--work-dir', work_dir, cfg_options=opts))
     assert proc.returncode == 2, proc.stderr[-3000:]
-    errors = [l for l in proc.stderr.splitlines() if l.startswith('error:')]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith('error:')]
     assert len(errors) == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     ckpt = osp.join(work_dir, 'epoch_1.pth')
     assert re.fullmatch(
         r'error: training stopped after iteration (2|3) \(epoch 2\): image '
-        + re.escape(f'{image}: ') + r'.+; fix or remove that image, then continue from '
-        + re.escape(ckpt) + r" with --resume; or set data_check=dict\(on_load_error='skip'\) "
-        r'to skip such samples', errors[0]), errors[0]
+        + re.escape(f'{image}: ')
+        + r'.+; fix or remove that image, then continue from '
+        + re.escape(ckpt)
+        + r" with --resume; or set data_check=dict\(on_load_error='skip'\) "
+        r'to skip such samples',
+        errors[0],
+    ), errors[0]
     assert last_checkpoint(work_dir) == ckpt  # nothing of epoch 2 was saved
 
     with open(image, 'wb') as f:  # the file is back
@@ -130,12 +157,15 @@ def test_image_broken_mid_run_stops_with_one_line_and_resumes(tmp_path, monkeypa
     # skipping: the same break, the run goes on and says how many it skipped
     skip_dir = str(tmp_path / 'skip')
     opts = own_data_overrides(data_root, epochs=2) + [
-        f'custom_hooks.2.path={image}', 'data_check.on_load_error=skip']
+        f'custom_hooks.2.path={image}',
+        'data_check.on_load_error=skip',
+    ]
     proc = run(tool_cmd('train.py', config, '--work-dir', skip_dir, cfg_options=opts))
     assert proc.returncode == 0, proc.stderr[-3000:]
     skipped = open(osp.join(skip_dir, 'skipped_samples.txt')).read().splitlines()
     assert skipped and all(line.startswith(f'{image}: ') for line in skipped)
-    assert (f'warning: skipped {len(skipped)} training samples whose image failed to load '
-            f"(data_check.on_load_error='skip'); listed in {skip_dir}/skipped_samples.txt"
-            ) in proc.stderr.splitlines()
+    assert (
+        f'warning: skipped {len(skipped)} training samples whose image failed to load '
+        f"(data_check.on_load_error='skip'); listed in {skip_dir}/skipped_samples.txt"
+    ) in proc.stderr.splitlines()
     assert len(train_records(read_scalars(skip_dir))) == 4  # every iteration still ran

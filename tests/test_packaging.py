@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The configs travel with the package: a wheel carries them under
 gc_mmdet/.mim/configs (OpenMMLab's layout for package configs)."""
+
 import glob
 import subprocess
 import sys
@@ -10,12 +11,25 @@ from _synthetic import ROOT
 
 
 def test_wheel_carries_the_configs(tmp_path):
-    proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', ROOT, '--no-deps',
-                           '--no-build-isolation', '-q', '-w', str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'wheel',
+            ROOT,
+            '--no-deps',
+            '--no-build-isolation',
+            '-q',
+            '-w',
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     names = set(zipfile.ZipFile(glob.glob(str(tmp_path / '*.whl'))[0]).namelist())
-    on_disk = {p[len(ROOT) + 1:] for p in glob.glob(f'{ROOT}/configs/**/*.py', recursive=True)}
+    on_disk = {p[len(ROOT) + 1 :] for p in glob.glob(f'{ROOT}/configs/**/*.py', recursive=True)}
     assert on_disk and {'gc_mmdet/.mim/' + p for p in on_disk} <= names
     assert 'gc_mmdet/.mim/configs/paper_results.json' in names
-

@@ -2,6 +2,7 @@
 """``requires-python`` is true: every file of the project uses only syntax
 and standard library of that Python. The suite runs on 3.11; vermin checks
 the floor statically, since no older Python is on the test machines."""
+
 import re
 import subprocess
 import sys
@@ -23,11 +24,26 @@ def _vermin(target, *paths):
     # str.decode; union-types: `X | Y` in annotations (3.10), which it also
     # reports for ints or-ed together (marked `# novm` where that happens)
     # vermin has no __main__; its console script calls vermin.main()
-    return subprocess.run([sys.executable, '-c', 'import sys, vermin; sys.exit(vermin.main())',
-                           f'-t={target}-', '--violations',
-                           '--no-tips', '--eval-annotations', '--feature', 'union-types',
-                           '--exclude', 'str.decode', *paths],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            'import sys, vermin; sys.exit(vermin.main())',
+            f'-t={target}-',
+            '--violations',
+            '--no-tips',
+            '--eval-annotations',
+            '--feature',
+            'union-types',
+            '--exclude',
+            'str.decode',
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_code_needs_no_newer_python_than_requires_python():
@@ -35,8 +51,10 @@ def test_code_needs_no_newer_python_than_requires_python():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
-@pytest.mark.parametrize('code,needs', [('match x:\n    case 1: pass\n', '3.10'),
-                                        ('def f(x: int | None): pass\n', '3.10')])
+@pytest.mark.parametrize(
+    'code,needs',
+    [('match x:\n    case 1: pass\n', '3.10'), ('def f(x: int | None): pass\n', '3.10')],
+)
 def test_the_check_sees_newer_syntax(tmp_path, code, needs):
     (tmp_path / 'newer.py').write_text(code)
     proc = _vermin(_floor(), str(tmp_path / 'newer.py'))

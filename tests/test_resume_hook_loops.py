@@ -3,6 +3,7 @@
 pipeline draws new numbers for a sample on every pass over the data, and an
 epoch-based loop draws the same numbers for a sample in the same epoch
 whatever happened before."""
+
 import numpy as np
 import pytest
 import torch
@@ -42,19 +43,28 @@ class Recorder(BaseModel):
 
 
 def _seen(tmp_path, loop):
-    train_cfg = (dict(by_epoch=True, max_epochs=2) if loop == 'epoch' else
-                 dict(by_epoch=False, max_iters=4))
+    train_cfg = (
+        dict(by_epoch=True, max_epochs=2) if loop == 'epoch' else dict(by_epoch=False, max_iters=4)
+    )
     sampler = 'DefaultSampler' if loop == 'epoch' else 'InfiniteSampler'
     runner = Runner(
-        model=Recorder(), work_dir=str(tmp_path),
+        model=Recorder(),
+        work_dir=str(tmp_path),
         train_dataloader=dict(
             dataset=Four(pipeline=[dict(type='DrawNumber')], serialize_data=False),
-            sampler=dict(type=sampler, shuffle=False), batch_size=2, num_workers=0,
-            collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)), train_cfg=train_cfg,
+            sampler=dict(type=sampler, shuffle=False),
+            batch_size=2,
+            num_workers=0,
+            collate_fn=dict(type='default_collate'),
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        train_cfg=train_cfg,
         custom_hooks=[dict(type='DeterministicResumeHook')],
-        default_hooks=dict(checkpoint=None), randomness=dict(seed=0), default_scope=None,
-        experiment_name=f'resume_hook_{loop}_{tmp_path.name}')
+        default_hooks=dict(checkpoint=None),
+        randomness=dict(seed=0),
+        default_scope=None,
+        experiment_name=f'resume_hook_{loop}_{tmp_path.name}',
+    )
     runner.train()
     return runner.model.seen
 

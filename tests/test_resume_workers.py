@@ -3,6 +3,7 @@
 epoch-1 checkpoint ends bit-identical to an uninterrupted one with
 num_workers 0, 2 and 2 persistent (augmentation, RandomFlip here, runs in
 the workers), and the three worker settings end alike too."""
+
 import os.path as osp
 
 import pytest
@@ -14,21 +15,25 @@ from _synthetic import run, tool_cmd
 pytestmark = pytest.mark.slow
 
 CONFIG = 'configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py'
-WORKERS = {'0': ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
-           '2': ['train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=False'],
-           '2-persistent': ['train_dataloader.num_workers=2',
-                            'train_dataloader.persistent_workers=True']}
+WORKERS = {
+    '0': ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
+    '2': ['train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=False'],
+    '2-persistent': ['train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True'],
+}
 
 
 def _train(data, work_dir, workers, epochs, resume=False):
-    opts = own_data_overrides(data, epochs=epochs) + WORKERS[workers] + [
-        'default_hooks.checkpoint.interval=1', 'train_cfg.val_interval=100',
-        'randomness.seed=0']
+    opts = (
+        own_data_overrides(data, epochs=epochs)
+        + WORKERS[workers]
+        + ['default_hooks.checkpoint.interval=1', 'train_cfg.val_interval=100', 'randomness.seed=0']
+    )
     args = ['--work-dir', work_dir] + (['--resume'] if resume else [])
     proc = run(tool_cmd('train.py', CONFIG, *args, cfg_options=opts))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return torch.load(osp.join(work_dir, f'epoch_{epochs}.pth'), map_location='cpu',
-                      weights_only=False)['state_dict']
+    return torch.load(
+        osp.join(work_dir, f'epoch_{epochs}.pth'), map_location='cpu', weights_only=False
+    )['state_dict']
 
 
 def _max_diff(a, b):

@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """GC vs baseline over seeds: the statistics, and tools/compare_seeds.py end
 to end on tiny runs of the demo pair."""
+
 import json
 import os.path as osp
 
@@ -9,8 +10,8 @@ import pytest
 import torch
 
 from _synthetic import run, tiny_overrides, tool_cmd
-from gc_mmdet.tools.run_logs import last_checkpoint
-from gc_mmdet.tools.seeds import _t975, verdict
+from gc_mmdet.cli.compare_seeds import _t975, verdict
+from gc_mmdet.cli.run_logs import last_checkpoint
 
 
 def test_welch_verdict():
@@ -30,8 +31,10 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     out = str(tmp_path / 'cmp')
     # 4 iterations of the demo model: keep every box so that each run is evaluated
     opts = tiny_overrides(synthetic_root, epochs=2) + ['model.test_cfg.rcnn.score_thr=0.0']
-    proc = run(tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out,
-                        '--cfg-options', *opts), timeout=900)
+    proc = run(
+        tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out, '--cfg-options', *opts),
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.load(open(osp.join(out, 'summary.json')))
     for arm in ('baseline', 'gc'):
@@ -42,8 +45,12 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
             assert ap['bbox'] == pytest.approx(metrics['coco/bbox_mAP'])
             assert ap['segm'] == pytest.approx(metrics['coco/segm_mAP'])
     # the seed reaches training (init, data order): different final weights
-    weights = [torch.load(last_checkpoint(osp.join(out, f'baseline_seed{s}')),
-                          map_location='cpu')['state_dict'] for s in '01']
+    weights = [
+        torch.load(last_checkpoint(osp.join(out, f'baseline_seed{s}')), map_location='cpu')[
+            'state_dict'
+        ]
+        for s in '01'
+    ]
     key = 'backbone.conv1.weight'
     assert not torch.equal(weights[0][key], weights[1][key])
     md = open(osp.join(out, 'summary.md')).read()
@@ -51,6 +58,8 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     img = cv2.imread(osp.join(out, 'ap_bands.png'))
     assert img is not None and img.shape == (400, 1000, 3)
     # a second call keeps the finished runs
-    again = run(tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out,
-                         '--cfg-options', *opts), timeout=300)
+    again = run(
+        tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out, '--cfg-options', *opts),
+        timeout=300,
+    )
     assert again.returncode == 0 and again.stdout.count('finished earlier, kept') == 4

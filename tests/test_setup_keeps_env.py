@@ -1,6 +1,7 @@
 """``GC_MMDET_ENV=... make setup`` keeps what a user's environment has: where
 a requirement needs another version of an installed package, setup stops
 with one line naming both and changes nothing."""
+
 import hashlib
 import os
 import os.path as osp
@@ -39,13 +40,19 @@ def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: setuptools\nVersion: 99.0\n')
     before = _tree_hash(env)
 
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'setup.sh')],
-                          env=dict(os.environ, GC_MMDET_ENV=str(env)),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'setup.sh')],
+        env=dict(os.environ, GC_MMDET_ENV=str(env)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 1, proc.stderr
-    assert errors[0].startswith(f'[setup] ERROR: pip install wheel ninja setuptools<81 into {env}: ')
+    assert errors[0].startswith(
+        f'[setup] ERROR: pip install wheel ninja setuptools<81 into {env}: '
+    )
     assert 'setuptools==99.0' in errors[0] and 'setuptools<81' in errors[0], errors[0]
-    assert "setup does not change a package the environment already has" in errors[0]
+    assert 'setup does not change a package the environment already has' in errors[0]
     assert _tree_hash(env) == before

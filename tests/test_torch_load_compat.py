@@ -1,5 +1,6 @@
 """mmengine checkpoints load under torch.load(weights_only=True) once
 gc_mmdet is imported, and untrusted pickles are still refused."""
+
 import os
 import pickle
 import subprocess
@@ -11,7 +12,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
-import gc_mmdet
+import gc_mmdet  # noqa: F401  (registers the constructor, allow-lists checkpoint types)
 from _torch_features import needs_checkpoint_allow_list
 from gc_mmdet.compat.torch_load import mmengine_checkpoint_globals
 
@@ -26,28 +27,39 @@ class ToyModel(BaseModel):
         x = torch.stack(inputs) if isinstance(inputs, (list, tuple)) else inputs
         out = self.fc(self.conv(x).mean((2, 3))).squeeze(1)
         if mode == 'loss':
-            return dict(loss=((out - labels)**2).mean())
+            return dict(loss=((out - labels) ** 2).mean())
         return out
 
 
 def _dataset(n=8):
     g = torch.Generator().manual_seed(0)
-    return [dict(inputs=torch.randn(1, 6, 6, generator=g), labels=torch.randn((), generator=g))
-            for _ in range(n)]
+    return [
+        dict(inputs=torch.randn(1, 6, 6, generator=g), labels=torch.randn((), generator=g))
+        for _ in range(n)
+    ]
 
 
 def _runner(work_dir, max_iters, resume=False):
     return Runner(
-        model=ToyModel(), work_dir=str(work_dir),
-        train_dataloader=dict(dataset=_dataset(), batch_size=2,
-                              sampler=dict(type='DefaultSampler', shuffle=True),
-                              collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(constructor='GCOptimWrapperConstructor',
-                           optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_dataset(),
+            batch_size=2,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+        ),
+        optim_wrapper=dict(
+            constructor='GCOptimWrapperConstructor',
+            optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
+        ),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False)),
-        resume=resume, randomness=dict(seed=0), default_scope=None,
-        experiment_name=f'toy_{os.path.basename(str(work_dir))}_{max_iters}_{resume}')
+        resume=resume,
+        randomness=dict(seed=0),
+        default_scope=None,
+        experiment_name=f'toy_{os.path.basename(str(work_dir))}_{max_iters}_{resume}',
+    )
 
 
 @pytest.fixture(scope='module')
@@ -63,8 +75,7 @@ def _in_fresh_python(code):
 
 
 def _names(globals_):
-    return {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
-            for g in globals_}
+    return {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}' for g in globals_}
 
 
 @needs_checkpoint_allow_list
@@ -72,7 +83,8 @@ def test_allow_list_is_exactly_what_a_checkpoint_needs(checkpoint):
     _, ckpt = checkpoint
     proc = _in_fresh_python(
         'import torch, mmengine.logging\n'
-        f'print(sorted(torch.serialization.get_unsafe_globals_in_checkpoint({str(ckpt)!r})))')
+        f'print(sorted(torch.serialization.get_unsafe_globals_in_checkpoint({str(ckpt)!r})))'
+    )
     unsafe = set(eval(proc.stdout))
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe
     assert unsafe <= _names(mmengine_checkpoint_globals())
@@ -98,14 +110,18 @@ def test_resume_from_own_checkpoint(checkpoint):
 def test_without_the_shim_loading_fails(checkpoint):
     """Proof that the shim is what makes the difference."""
     _, ckpt = checkpoint
-    proc = _in_fresh_python(f'import torch, mmengine.logging\ntorch.load({str(ckpt)!r}, weights_only=True)')
+    proc = _in_fresh_python(
+        f'import torch, mmengine.logging\ntorch.load({str(ckpt)!r}, weights_only=True)'
+    )
     assert proc.returncode != 0
     assert 'HistoryBuffer' in proc.stderr
 
 
 def test_getattr_is_limited_to_history_buffer_methods():
-    from gc_mmdet.compat.torch_load import _history_buffer_getattr
     from mmengine.logging import HistoryBuffer
+
+    from gc_mmdet.compat.torch_load import _history_buffer_getattr
+
     assert _history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
     for obj, name in ((os, 'system'), (HistoryBuffer, '__init__'), (torch, 'load')):
         with pytest.raises(pickle.UnpicklingError, match='refuses getattr'):

@@ -2,13 +2,16 @@
 """GC on mmdet 3.3's own configs across detector families: each is built from
 scratch with its own optim_wrapper through our constructor, takes one real
 training step, and keeps every covered weight's output-channel means."""
+
 import pytest
 
-from gc_mmdet.tools.zoo import ZOO, sweep_config
+from gc_mmdet.cli.gc_zoo_sweep import ZOO, sweep_config
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.filterwarnings('ignore::UserWarning'),
-              pytest.mark.filterwarnings('ignore::DeprecationWarning')]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings('ignore::UserWarning'),
+    pytest.mark.filterwarnings('ignore::DeprecationWarning'),
+]
 
 
 def test_the_zoo_spans_the_families():

@@ -9,41 +9,48 @@ Prints one summary line per annotation file, the warnings, and one line per
 error (the first few of each kind and file, then a count). Exit status 0
 when the data can be trained on, 2 when not. The rules: docs/own_data.md.
 """
+
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from gc_mmdet.tools.common import run_cli  # noqa: E402
+from gc_mmdet.cli.common import run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(description='Check the data of a config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--test', action='store_true',
-                        help="check test_dataloader and test_evaluator (tools/test.py's data) "
-                        'instead of train/val')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_dataloader.dataset.data_root=...')
+    parser.add_argument(
+        '--test',
+        action='store_true',
+        help="check test_dataloader and test_evaluator (tools/test.py's data) instead of train/val",
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. train_dataloader.dataset.data_root=...',
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     from gc_mmdet.utils import UserError
+
     if not osp.isfile(args.config):
         raise UserError(f'config {args.config}: no such file')
-    import gc_mmdet  # noqa: F401  (registers the dataset types)
     from mmengine.config import Config
 
-    from gc_mmdet.utils import check_datasets
+    import gc_mmdet  # noqa: F401  (registers the dataset types)
+    from gc_mmdet.datasets.checks import check_datasets
+
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.test:
-        check_datasets(cfg, ('test_dataloader', ), ('test_evaluator', ))
+        check_datasets(cfg, ('test_dataloader',), ('test_evaluator',))
     else:
         check_datasets(cfg)
     print('data check: no errors')

@@ -12,33 +12,34 @@ loss.png, ap.png and grad_norm.png (when GCStatsHook ran) to
 OUT (default GC_WORK_DIR/compare). Files of those names in OUT are replaced only
 when OUT holds an earlier comparison; anything else there is left alone.
 """
+
 import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from gc_mmdet.tools.common import run_cli  # noqa: E402
-from gc_mmdet.utils import UserError  # noqa: E402
+from gc_mmdet.cli.common import run_cli
+from gc_mmdet.utils import UserError
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description='Compare a baseline and a GC run')
     parser.add_argument('baseline_work_dir')
     parser.add_argument('gc_work_dir')
-    parser.add_argument('--row', help='row of configs/paper_results.json '
-                        '(default: guessed from the dumped configs)')
+    parser.add_argument(
+        '--row', help='row of configs/paper_results.json (default: guessed from the dumped configs)'
+    )
     parser.add_argument('--out', help='output folder (default: GC_WORK_DIR/compare)')
     args = parser.parse_args(argv)
-    from gc_mmdet.tools.compare import comparison, plot_runs, to_markdown
+    from gc_mmdet.cli.compare_gc import comparison, plot_runs, to_markdown
+
     for d in (args.baseline_work_dir, args.gc_work_dir):
         if not osp.isdir(d):
             raise UserError(f'work dir {d}: no such folder')
     out = args.out or osp.join(args.gc_work_dir, 'compare')
-    from gc_mmdet.tools.compare import OUTPUT_FILES, OWNER_KEYS
+    from gc_mmdet.cli.compare_gc import OUTPUT_FILES, OWNER_KEYS
     from gc_mmdet.utils import check_output_files
+
     check_output_files(out, OUTPUT_FILES, 'compare.json', OWNER_KEYS)
     try:
         cmp = comparison(args.baseline_work_dir, args.gc_work_dir, args.row)
@@ -52,7 +53,9 @@ def main(argv=None) -> None:
     with open(osp.join(out, 'compare.json'), 'w') as f:
         json.dump(cmp, f, indent=2)
     plots = plot_runs(args.baseline_work_dir, args.gc_work_dir, out)
-    print(f'written: {", ".join([osp.join(out, "compare.md"), osp.join(out, "compare.json"), *plots])}')
+    print(
+        f'written: {", ".join([osp.join(out, "compare.md"), osp.join(out, "compare.json"), *plots])}'
+    )
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, Welch's
 test of the difference) and OUT/ap_bands.png (AP against iteration, mean ±
 std band per arm), and prints the table and a one-line verdict.
 """
+
 import argparse
 import json
 import os
@@ -21,10 +22,9 @@ import subprocess
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from gc_mmdet.cli.common import run_cli
 
-from gc_mmdet.tools.common import run_cli  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 DEMO_BASELINE = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'
 DEMO_GC = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
@@ -40,12 +40,14 @@ def main(argv=None) -> None:
     parser.add_argument('--out', default='work_dirs/compare_demo')
     parser.add_argument('--baseline', default=DEMO_BASELINE, help='baseline config')
     parser.add_argument('--gc', default=DEMO_GC, help='GC config')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='passed to every tools/train.py run')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], help='passed to every tools/train.py run'
+    )
     args = parser.parse_args(argv)
 
-    from gc_mmdet.tools import seeds as S
+    from gc_mmdet.cli import seeds as S
     from gc_mmdet.utils import UserError, check_output_files
+
     if len(set(args.seeds)) < 2:
         raise UserError('--seeds: give at least 2 different seeds (3 or more for a useful test)')
     for cfg in (args.baseline, args.gc):
@@ -60,24 +62,32 @@ def main(argv=None) -> None:
             if _finished(wd):
                 print(f'[compare] {arm} seed {seed}: finished earlier, kept ({wd})', flush=True)
                 continue
-            cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), configs[arm],
-                   '--work-dir', wd, '--cfg-options', f'randomness.seed={seed}',
-                   *args.cfg_options]
+            cmd = [
+                sys.executable,
+                osp.join(ROOT, 'tools', 'train.py'),
+                configs[arm],
+                '--work-dir',
+                wd,
+                '--cfg-options',
+                f'randomness.seed={seed}',
+                *args.cfg_options,
+            ]
             print(f'[compare] {arm} seed {seed}: training into {wd}', flush=True)
             start = time.time()
             # the run's own log is in its work dir; keep stderr for the error line
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if proc.returncode != 0:
                 last = (proc.stderr.strip().splitlines() or [''])[-1]
-                raise UserError(f'{arm} seed {seed} failed (exit {proc.returncode}): '
-                                f'{last} (log in {wd})')
+                raise UserError(
+                    f'{arm} seed {seed} failed (exit {proc.returncode}): {last} (log in {wd})'
+                )
             print(f'[compare] {arm} seed {seed}: done in {time.time() - start:.0f} s', flush=True)
 
     summary = S.summarize(runs)
     summary.update(seeds=args.seeds, configs=configs)
-    md = S.to_markdown(summary, f'GC vs baseline, {len(args.seeds)} seeds '
-                                f'({osp.basename(args.gc)})')
+    md = S.to_markdown(
+        summary, f'GC vs baseline, {len(args.seeds)} seeds ({osp.basename(args.gc)})'
+    )
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'summary.md'), 'w') as f:
         f.write(md)
@@ -85,7 +95,9 @@ def main(argv=None) -> None:
         json.dump(summary, f, indent=2)
     plot = S.plot_bands(runs, osp.join(args.out, 'ap_bands.png'))
     print(md)
-    print(f'written: {osp.join(args.out, "summary.md")}, {osp.join(args.out, "summary.json")}, {plot}')
+    print(
+        f'written: {osp.join(args.out, "summary.md")}, {osp.join(args.out, "summary.json")}, {plot}'
+    )
 
 
 if __name__ == '__main__':

@@ -14,36 +14,50 @@ that the mean of each output channel is the same in both checkpoints while
 the weights moved (the paper's e^T(w - w0) = 0), prints the worst layers and
 exits 1 when a layer breaks it.
 """
+
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from gc_mmdet.tools.common import run_cli  # noqa: E402
+from gc_mmdet.cli.common import run_cli
 
 
 def main(argv=None) -> None:
     from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(description='GC coverage of a config')
     parser.add_argument('config', help='config file or mmdet::NAME')
-    parser.add_argument('--verify', nargs=2, metavar=('CKPT_A', 'CKPT_B'),
-                        help='two checkpoints of one run of this config')
-    parser.add_argument('--tol', type=float, default=1e-3,
-                        help='channel-mean change accepted, as a fraction of the largest '
-                        'channel RMS weight change (plus float rounding)')
+    parser.add_argument(
+        '--verify',
+        nargs=2,
+        metavar=('CKPT_A', 'CKPT_B'),
+        help='two checkpoints of one run of this config',
+    )
+    parser.add_argument(
+        '--tol',
+        type=float,
+        default=1e-3,
+        help='channel-mean change accepted, as a fraction of the largest '
+        'channel RMS weight change (plus float rounding)',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
 
-    from gc_mmdet.tools.coverage import (build_selection, coverage_table, load_with_gc,
-                                         verify_checkpoints)
+    from gc_mmdet.cli.gc_coverage import (
+        build_selection,
+        coverage_table,
+        load_with_gc,
+        verify_checkpoints,
+    )
+
     cfg, added = load_with_gc(args.config, args.cfg_options)
     model, wrapper = build_selection(cfg)
     sel = wrapper.gc_handle.selection
     opt = type(wrapper.optimizer).__name__
-    print(f'{args.config}: {type(model).__name__}, optimizer {opt}, '
-          f'gc_cfg {dict(cfg.optim_wrapper.gc_cfg or {})}'
-          + (' (added: the config has no GC)' if added else ''))
+    print(
+        f'{args.config}: {type(model).__name__}, optimizer {opt}, '
+        f'gc_cfg {dict(cfg.optim_wrapper.gc_cfg or {})}'
+        + (' (added: the config has no GC)' if added else '')
+    )
     print(coverage_table(sel, model))
     if not args.verify:
         return
@@ -51,17 +65,23 @@ def main(argv=None) -> None:
     print('\n| layer | kind | max channel-mean change | max channel RMS change | ratio |')
     print('|---|---|---|---|---|')
     for r in rows[:5]:
-        print(f'| {r["name"]} | {r["kind"]} | {r["drift"]:.3e} | {r["moved"]:.3e} | {r["ratio"]:.3e} |')
+        print(
+            f'| {r["name"]} | {r["kind"]} | {r["drift"]:.3e} | {r["moved"]:.3e} | {r["ratio"]:.3e} |'
+        )
     worst = rows[0]
     if ok:
-        print(f'GC constraint holds on all {len(rows)} covered weights '
-              f'(worst: {worst["name"]}, ratio {worst["ratio"]:.2e})')
+        print(
+            f'GC constraint holds on all {len(rows)} covered weights '
+            f'(worst: {worst["name"]}, ratio {worst["ratio"]:.2e})'
+        )
     else:
         broken = sum(not r['holds'] for r in rows)
-        print(f'GC constraint violated on {broken} of {len(rows)} covered weights; worst: '
-              f'{worst["name"]} changed its channel means by {worst["drift"]:.3e} while its '
-              f'weights moved {worst["moved"]:.3e} (ratio {worst["ratio"]:.2e}); '
-              'was GC in effect for this run?')
+        print(
+            f'GC constraint violated on {broken} of {len(rows)} covered weights; worst: '
+            f'{worst["name"]} changed its channel means by {worst["drift"]:.3e} while its '
+            f'weights moved {worst["moved"]:.3e} (ratio {worst["ratio"]:.2e}); '
+            'was GC in effect for this run?'
+        )
         sys.exit(1)
 
 

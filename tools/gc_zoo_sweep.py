@@ -4,7 +4,7 @@
 
     python tools/gc_zoo_sweep.py [--out docs/gc_zoo_sweep.md]
 
-For each config of gc_mmdet.tools.zoo.ZOO: build the model from scratch, its
+For each config of gc_mmdet.cli.gc_zoo_sweep.ZOO: build the model from scratch, its
 optimizer wrapper from the config's own optim_wrapper through
 GCOptimWrapperConstructor (SGD: location='grad'; AdamW: 'update'), run one
 training step on a synthetic batch of two 128 px images, and check that the
@@ -12,14 +12,11 @@ loss is finite and every covered weight kept its output-channel means. A
 config that cannot be built or stepped on this machine is listed with its
 error, not left out. tests/test_zoo_sweep.py asserts the same per config.
 """
+
 import argparse
-import os.path as osp
-import sys
 import warnings
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from gc_mmdet.tools.common import run_cli  # noqa: E402
+from gc_mmdet.cli.common import run_cli
 
 
 def main(argv=None) -> None:
@@ -27,7 +24,8 @@ def main(argv=None) -> None:
     parser.add_argument('--out', default='docs/gc_zoo_sweep.md')
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore')
-    from gc_mmdet.tools.zoo import NOT_ASSERTED, ZOO, sweep_config, to_markdown
+    from gc_mmdet.cli.gc_zoo_sweep import NOT_ASSERTED, ZOO, sweep_config, to_markdown
+
     rows = []
     for family, name in ZOO + [(f, n) for f, n, _ in NOT_ASSERTED]:
         try:
@@ -35,18 +33,29 @@ def main(argv=None) -> None:
         except Exception as e:  # reported in the table, never hidden
             row = dict(config=name, error=f'{type(e).__name__}: {str(e).splitlines()[0][:120]}')
         rows.append(row)
-        print(f'{name}: ' + ('error ' + row['error'] if 'error' in row else
-                             f'ok={row["ok"]} loss={row["loss"]:.2f} {row["seconds"]:.0f}s'),
-              flush=True)
-    md = to_markdown(rows, {n: f for f, n in ZOO} | {n: f for f, n, _ in NOT_ASSERTED},
-                     {n: why for _, n, why in NOT_ASSERTED})
-    header = ('# GC across mmdet 3.3\'s model zoo\n\nWritten by `python tools/gc_zoo_sweep.py` '
-              '(what `tests/test_zoo_sweep.py` asserts per config). Each config is built from '
-              'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor`, and '
-              'takes one training step on two synthetic 128 px images (256 px for the '
-              'query-based ones); "channel means kept": '
-              'every covered weight that moved kept the mean of each output channel '
-              '(paper, Sec. 3.3) to float rounding.\n\n')
+        print(
+            f'{name}: '
+            + (
+                'error ' + row['error']
+                if 'error' in row
+                else f'ok={row["ok"]} loss={row["loss"]:.2f} {row["seconds"]:.0f}s'
+            ),
+            flush=True,
+        )
+    md = to_markdown(
+        rows,
+        {n: f for f, n in ZOO} | {n: f for f, n, _ in NOT_ASSERTED},
+        {n: why for _, n, why in NOT_ASSERTED},
+    )
+    header = (
+        "# GC across mmdet 3.3's model zoo\n\nWritten by `python tools/gc_zoo_sweep.py` "
+        '(what `tests/test_zoo_sweep.py` asserts per config). Each config is built from '
+        'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor`, and '
+        'takes one training step on two synthetic 128 px images (256 px for the '
+        'query-based ones); "channel means kept": '
+        'every covered weight that moved kept the mean of each output channel '
+        '(paper, Sec. 3.3) to float rounding.\n\n'
+    )
     with open(args.out, 'w') as f:
         f.write(header + md)
     print(md)

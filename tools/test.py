@@ -9,17 +9,20 @@ faster-coco-eval with ``--eval-backend faster``.
 
 Prints the AP table and writes it as JSON to WORK_DIR/metrics.json.
 """
+
 import argparse
-import json
-import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.dist import is_main_process
 
-from gc_mmdet.evaluation.backends import EVAL_BACKENDS  # noqa: E402
-from gc_mmdet.tools.common import (add_common_args, format_metrics,  # noqa: E402
-                                   load_config, run_cli)
+from gc_mmdet.cli.common import (
+    add_common_args,
+    format_metrics,
+    load_config,
+    run_cli,
+    write_metrics,
+)
+from gc_mmdet.evaluation.backends import EVAL_BACKENDS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,12 +30,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump the raw predictions to this pickle file')
-    parser.add_argument('--show-dir', help='draw predictions into images under '
-                        'WORK_DIR/TIMESTAMP/SHOW_DIR')
-    parser.add_argument('--eval-backend', choices=EVAL_BACKENDS,
-                        help='COCO evaluator: every CocoMetric of test_evaluator becomes '
-                        'a BackendCocoMetric with this eval_backend ("faster": '
-                        'faster-coco-eval, same numbers; default: as the config says)')
+    parser.add_argument(
+        '--show-dir', help='draw predictions into images under WORK_DIR/TIMESTAMP/SHOW_DIR'
+    )
+    parser.add_argument(
+        '--eval-backend',
+        choices=EVAL_BACKENDS,
+        help='COCO evaluator: every CocoMetric of test_evaluator becomes '
+        'a BackendCocoMetric with this eval_backend ("faster": '
+        'faster-coco-eval, same numbers; default: as the config says)',
+    )
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -40,41 +47,45 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from gc_mmdet.utils import UserError, without_pretrained
+
     if not osp.isfile(args.checkpoint):
         raise UserError(f'checkpoint {args.checkpoint}: no such file')
     cfg = load_config(args)
     if args.eval_backend:
         from gc_mmdet.evaluation import with_eval_backend
-        cfg.test_evaluator = with_eval_backend(cfg.test_evaluator, args.eval_backend,
-                                               option='--eval-backend')
+
+        cfg.test_evaluator = with_eval_backend(
+            cfg.test_evaluator, args.eval_backend, option='--eval-backend'
+        )
     cfg.load_from = args.checkpoint
     # no pretrained weights are needed: the checkpoint has everything
     cfg.model = without_pretrained(cfg.model)
     if args.show_dir:
-        cfg.default_hooks.visualization.update(
-            draw=True, test_out_dir=args.show_dir)
+        cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise UserError(f'--out {args.out}: must end with .pkl or .pickle')
-        cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
-            cfg.test_evaluator, dict) else list(cfg.test_evaluator)
+        cfg.test_evaluator = (
+            [cfg.test_evaluator]
+            if isinstance(cfg.test_evaluator, dict)
+            else list(cfg.test_evaluator)
+        )
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
 
-    from gc_mmdet.tools.common import build_runner, check_data_first, load_failure
+    from gc_mmdet.cli.common import build_runner, check_data_first, load_failure
     from gc_mmdet.utils import SampleLoadError
-    check_data_first(cfg, args.launcher, loaders=('test_dataloader', ),
-                     evaluators=('test_evaluator', ))
+
+    check_data_first(
+        cfg, args.launcher, loaders=('test_dataloader',), evaluators=('test_evaluator',)
+    )
     runner = build_runner(cfg, args.launcher)
     try:
         metrics = runner.test()
     except SampleLoadError as e:
         raise UserError(load_failure(runner, e, testing=True)) from None
-    if int(os.environ.get('RANK', '0')) == 0:
+    if is_main_process():
         print(format_metrics(metrics))
-        out = osp.join(runner.work_dir, 'metrics.json')
-        with open(out, 'w') as f:
-            json.dump(metrics, f, indent=2)
-        print(f'metrics: {out}')
+        print(f'metrics: {write_metrics(runner, metrics)}')
 
 
 if __name__ == '__main__':

@@ -9,35 +9,46 @@
 The flags are those of mmdet's tools/train.py; on a machine without a GPU a
 distributed launch falls back to gloo (see gc_mmdet.utils.launch).
 """
+
 import argparse
 import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from gc_mmdet.evaluation.backends import EVAL_BACKENDS  # noqa: E402
-from gc_mmdet.tools.common import (add_common_args, load_config,  # noqa: E402
-                                   run_cli)
+from gc_mmdet.cli.common import add_common_args, load_config, run_cli
+from gc_mmdet.evaluation.backends import EVAL_BACKENDS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
-        help='resume from CKPT, or without a value from the latest '
-        'checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (AmpOptimWrapper)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale lr by total batch size / auto_scale_lr.base_batch_size')
-    parser.add_argument('--eval-backend', choices=EVAL_BACKENDS,
-                        help='COCO evaluator of the validations: every CocoMetric of '
-                        'val_evaluator and test_evaluator becomes a BackendCocoMetric with '
-                        'this eval_backend ("faster": faster-coco-eval, same numbers)')
-    parser.add_argument('--no-pretrained-check', action='store_true',
-                        help='skip the offline check of pretrained checkpoints')
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or without a value from the latest checkpoint in the work dir',
+    )
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision (AmpOptimWrapper)'
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale lr by total batch size / auto_scale_lr.base_batch_size',
+    )
+    parser.add_argument(
+        '--eval-backend',
+        choices=EVAL_BACKENDS,
+        help='COCO evaluator of the validations: every CocoMetric of '
+        'val_evaluator and test_evaluator becomes a BackendCocoMetric with '
+        'this eval_backend ("faster": faster-coco-eval, same numbers)',
+    )
+    parser.add_argument(
+        '--no-pretrained-check',
+        action='store_true',
+        help='skip the offline check of pretrained checkpoints',
+    )
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -47,30 +58,41 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     if args.amp:
         import torch
+
         if not torch.cuda.is_available():
             from gc_mmdet.utils import UserError
-            raise UserError('--amp needs a CUDA GPU (mmengine\'s AmpOptimWrapper '
-                            'refuses to run without one)')
+
+            raise UserError(
+                "--amp needs a CUDA GPU (mmengine's AmpOptimWrapper refuses to run without one)"
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             from gc_mmdet.utils import UserError
-            raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size '
-                            'in the config')
+
+            raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.eval_backend:
         from gc_mmdet.evaluation import with_eval_backend
+
         for key in ('val_evaluator', 'test_evaluator'):
             if cfg.get(key):
-                cfg[key] = with_eval_backend(cfg[key], args.eval_backend, key=key,
-                                             option='--eval-backend')
-    from gc_mmdet.utils import (UserError, checkpoint_problem, find_resumable_checkpoint,
-                                use_safe_checkpoints)
+                cfg[key] = with_eval_backend(
+                    cfg[key], args.eval_backend, key=key, option='--eval-backend'
+                )
+    from gc_mmdet.utils import (
+        UserError,
+        checkpoint_problem,
+        find_resumable_checkpoint,
+        use_safe_checkpoints,
+    )
+
     use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint
     if args.resume == 'auto':
         # the checkpoint last_checkpoint names, or the newest complete one
         ckpt, note = find_resumable_checkpoint(cfg.work_dir)
+        # before the process group exists: the launcher's RANK says who prints
         if note and int(os.environ.get('RANK', '0')) == 0:
             print(f'warning: {note}', file=sys.stderr)
         cfg.resume, cfg.load_from = True, ckpt
@@ -81,10 +103,12 @@ def main(argv=None) -> None:
         cfg.resume, cfg.load_from = True, args.resume
     if not args.no_pretrained_check and not cfg.get('resume'):
         from gc_mmdet.utils import check_pretrained_available
+
         check_pretrained_available(cfg)
 
-    from gc_mmdet.tools.common import build_runner, check_data_first, load_failure
+    from gc_mmdet.cli.common import build_runner, check_data_first, load_failure
     from gc_mmdet.utils import SampleLoadError
+
     skip_log = check_data_first(cfg, args.launcher)
     skipped_before = _count_lines(skip_log)
     runner = build_runner(cfg, args.launcher)
@@ -92,13 +116,19 @@ def main(argv=None) -> None:
         runner.train()
     except SampleLoadError as e:
         raise UserError(load_failure(runner, e)) from None
-    if int(os.environ.get('RANK', '0')) == 0:
-        from gc_mmdet.tools.common import report_run
+    from mmengine.dist import is_main_process
+
+    if is_main_process():
+        from gc_mmdet.cli.common import report_run
+
         print(report_run(runner))
         skipped = _count_lines(skip_log) - skipped_before
         if skipped:
-            print(f'warning: skipped {skipped} training samples whose image failed to load '
-                  f'(data_check.on_load_error=\'skip\'); listed in {skip_log}', file=sys.stderr)
+            print(
+                f'warning: skipped {skipped} training samples whose image failed to load '
+                f"(data_check.on_load_error='skip'); listed in {skip_log}",
+                file=sys.stderr,
+            )
 
 
 def _count_lines(path) -> int:

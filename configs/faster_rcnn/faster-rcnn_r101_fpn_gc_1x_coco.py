@@ -1,4 +1,3 @@
 _base_ = './faster-rcnn_r101_fpn_1x_coco.py'
 # Gradient Centralization on conv and fc weights (the reference SGD_GC)
-optim_wrapper = dict(
-    constructor='GCOptimWrapperConstructor', gc_cfg=dict(layers='conv_fc'))
+optim_wrapper = dict(constructor='GCOptimWrapperConstructor', gc_cfg=dict(layers='conv_fc'))

@@ -4,7 +4,7 @@
 # r'\w*::\w*/'), so the path enters through a sibling folder.
 _base_ = [
     'mmdet::faster_rcnn/../legacy_1.x/faster-rcnn_r50_fpn_1x_coco_v1.py',
-    '../_base_/gc_mmdet_runtime.py'
+    '../_base_/gc_mmdet_runtime.py',
 ]
-# a kill during a checkpoint save loses nothing (gc_mmdet.hooks.SafeCheckpointHook)
+# a kill during a checkpoint save loses nothing (gc_mmdet.engine.hooks.SafeCheckpointHook)
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

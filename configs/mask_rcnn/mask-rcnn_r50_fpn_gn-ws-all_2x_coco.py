@@ -4,7 +4,7 @@
 # the file and its own relative _base_ resolve unchanged.
 _base_ = [
     'mmdet::mask_rcnn/../gn+ws/mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py',
-    '../_base_/gc_mmdet_runtime.py'
+    '../_base_/gc_mmdet_runtime.py',
 ]
-# a kill during a checkpoint save loses nothing (gc_mmdet.hooks.SafeCheckpointHook)
+# a kill during a checkpoint save loses nothing (gc_mmdet.engine.hooks.SafeCheckpointHook)
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -11,21 +11,24 @@ model = dict(
     roi_head=dict(mask_roi_extractor=None, mask_head=None),
     # Faster R-CNN's RoI assigner (Mask R-CNN's matches low-quality boxes);
     # mask_size and mask_thr_binary stay, unread without a mask head
-    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=False))))
+    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=False))),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

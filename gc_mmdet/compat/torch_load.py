@@ -14,6 +14,7 @@ the types that mmengine's checkpoints contain to
 numpy pieces needed to rebuild arrays and scalars. None of them runs
 arbitrary code when unpickled. It runs when :mod:`gc_mmdet` is imported.
 """
+
 import pickle
 from typing import Any, Callable, List, Tuple, Union
 
@@ -31,13 +32,19 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     any method of any allowed object, so only this lookup is allowed.
     """
     from mmengine.logging import HistoryBuffer
-    if (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
-            and isinstance(name, str) and not name.startswith('_')
-            and callable(getattr(obj, name, None))):
+
+    if (
+        isinstance(obj, type)
+        and issubclass(obj, HistoryBuffer)
+        and isinstance(name, str)
+        and not name.startswith('_')
+        and callable(getattr(obj, name, None))
+    ):
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'gc_mmdet refuses getattr({obj!r}, {name!r}) in a checkpoint: only '
-        'the statistics methods of mmengine.logging.HistoryBuffer are allowed')
+        'the statistics methods of mmengine.logging.HistoryBuffer are allowed'
+    )
 
 
 def mmengine_checkpoint_globals() -> List[SafeGlobal]:
@@ -48,6 +55,7 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
+
     try:  # numpy >= 2 moved numpy.core to numpy._core
         from numpy._core import multiarray
     except ImportError:  # pragma: no cover - numpy 1.x
@@ -61,13 +69,21 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     # numpy rebuilds a dtype, then sets its state: the dtype's own class
     # (numpy.dtypes.Float64DType ...) must be allowed too; logged values are
     # numeric
-    for name in ('float16', 'float32', 'float64', 'int8', 'int16', 'int32',
-                 'int64', 'uint8', 'bool_'):
+    for name in (
+        'float16',
+        'float32',
+        'float64',
+        'int8',
+        'int16',
+        'int32',
+        'int64',
+        'uint8',
+        'bool_',
+    ):
         found.append(type(np.dtype(getattr(np, name))))
     # checkpoints written under numpy 1.x and 2.x name these differently
     for package in ('numpy._core', 'numpy.core'):
-        found.append((multiarray._reconstruct,
-                      f'{package}.multiarray._reconstruct'))
+        found.append((multiarray._reconstruct, f'{package}.multiarray._reconstruct'))
         found.append((multiarray.scalar, f'{package}.multiarray.scalar'))
     return found
 
@@ -80,5 +96,6 @@ def allow_mmengine_checkpoints() -> None:
     is not the default anyway.
     """
     import torch.serialization as ser
+
     if hasattr(ser, 'add_safe_globals'):
         ser.add_safe_globals(mmengine_checkpoint_globals())

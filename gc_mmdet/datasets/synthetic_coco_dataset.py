@@ -1,13 +1,13 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """``SyntheticCocoDataset``: mmdet's CocoDataset over the synthetic data set,
 generated on first use."""
+
 from typing import Optional
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
-                        ensure_synthetic_coco)
+from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, ensure_synthetic_coco
 
 __all__ = ['SyntheticCocoDataset']
 

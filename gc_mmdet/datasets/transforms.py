@@ -10,11 +10,11 @@ the file (an empty file gives ``cv2.error ... !buf.empty()``).
 ``LoadImageFromFile`` of the config's pipelines, with the config's
 ``data_check.on_load_error``.
 """
+
 import os
 from typing import Optional
 
 import numpy as np
-
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
@@ -52,8 +52,11 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
         try:
             return super().transform(results)
         except Exception as e:  # noqa: BLE001  any failure of this one file
-            kind = type(e).__name__ if type(e).__module__ == 'builtins' else \
-                f'{type(e).__module__}.{type(e).__name__}'  # cv2.error, not 'error'
+            kind = (
+                type(e).__name__
+                if type(e).__module__ == 'builtins'
+                else f'{type(e).__module__}.{type(e).__name__}'
+            )  # cv2.error, not 'error'
             cause = (f'{kind}: {e}'.strip().splitlines() or [''])[0]
             message = f'{results.get("img_path")}: {cause}'
             if self.on_error == 'stop':
@@ -62,8 +65,11 @@ class GuardedLoadImageFromFile(LoadImageFromFile):
             # has just seeded from this very sample: without a fresh state it
             # can draw this sample again, and again (1000 times, then it stops)
             self._skips += 1
-            np.random.seed(np.random.SeedSequence(
-                [int(results.get('sample_idx', 0)), self._skips]).generate_state(1)[0])
+            np.random.seed(
+                np.random.SeedSequence(
+                    [int(results.get('sample_idx', 0)), self._skips]
+                ).generate_state(1)[0]
+            )
             if self.skip_log:
                 # O_APPEND: one short write per line, safe from several workers
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT  # novm (ints, not types)
@@ -82,6 +88,7 @@ class _SharedEpoch:
 
     def __init__(self):
         import multiprocessing
+
         self.values = multiprocessing.RawArray('q', 2)
 
     def __deepcopy__(self, memo):
@@ -95,7 +102,7 @@ class SeedPerSample(BaseTransform):
     sample's augmentation does not depend on which process or worker loads
     it, nor on what was drawn before: a resumed run, and a run with another
     ``num_workers``, augment every sample alike.
-    :class:`~gc_mmdet.hooks.DeterministicResumeHook` puts it at the head of
+    :class:`~gc_mmdet.engine.hooks.DeterministicResumeHook` puts it at the head of
     the training pipeline and sets the epoch (:meth:`set_epoch`).
 
     Example:

@@ -14,6 +14,7 @@ names and behaviour mmdet's :class:`~mmdet.evaluation.CocoMetric` relies on:
 faster-coco-eval is an optional dependency (``pip install "gc_mmdet[fast-eval]"``);
 it is imported only when the ``'faster'`` backend is asked for.
 """
+
 from typing import Tuple
 
 from ..utils.errors import UserError
@@ -34,15 +35,19 @@ def check_eval_backend(backend: str) -> None:
             install faster-coco-eval when ``'faster'`` is asked for without it.
     """
     if backend not in EVAL_BACKENDS:
-        raise UserError(f'eval_backend={backend!r} is not a COCO evaluation backend; '
-                        f'use one of {", ".join(map(repr, EVAL_BACKENDS))}')
+        raise UserError(
+            f'eval_backend={backend!r} is not a COCO evaluation backend; '
+            f'use one of {", ".join(map(repr, EVAL_BACKENDS))}'
+        )
     if backend == 'faster':
         try:
             import faster_coco_eval  # noqa: F401
         except ImportError as e:
-            raise UserError("eval_backend='faster' needs faster-coco-eval, which is "
-                            f'not installed ({e}); install it with {_INSTALL_HINT}, '
-                            "or use eval_backend='pycocotools'") from e
+            raise UserError(
+                "eval_backend='faster' needs faster-coco-eval, which is "
+                f'not installed ({e}); install it with {_INSTALL_HINT}, '
+                "or use eval_backend='pycocotools'"
+            ) from e
 
 
 def coco_api(backend: str) -> Tuple[type, type]:
@@ -61,6 +66,8 @@ def coco_api(backend: str) -> Tuple[type, type]:
     check_eval_backend(backend)
     if backend == 'pycocotools':
         from mmdet.datasets.api_wrappers import COCO, COCOeval
+
         return COCO, COCOeval
     from .faster_cocoeval import FasterCOCO, FasterCOCOeval
+
     return FasterCOCO, FasterCOCOeval

@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """``BackendCocoMetric``: mmdet's CocoMetric with a choice of evaluator,
 pycocotools or faster-coco-eval."""
+
 import contextlib
 import functools
 from typing import Any, Dict, Iterator, Optional
@@ -43,6 +44,7 @@ def _recorder(cocoeval_cls: type, sink: Dict[str, np.ndarray]):
         evaluator = _recording(cocoeval_cls)(*args, **kwargs)
         evaluator.stats_sink = sink
         return evaluator
+
     return build
 
 
@@ -106,13 +108,14 @@ class BackendCocoMetric(CocoMetric):
         ...                      metric=['bbox', 'segm'])
     """
 
-    def __init__(self, *args: Any, eval_backend: str = EVAL_BACKENDS[0],
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, eval_backend: str = EVAL_BACKENDS[0], **kwargs: Any) -> None:
         check_eval_backend(eval_backend)
         if eval_backend == 'faster' and kwargs.get('use_mp_eval'):
-            raise UserError("eval_backend='faster' and use_mp_eval=True exclude each "
-                            "other: use_mp_eval is mmdet's multi-process pycocotools "
-                            '(faster-coco-eval runs in C++ threads already)')
+            raise UserError(
+                "eval_backend='faster' and use_mp_eval=True exclude each "
+                "other: use_mp_eval is mmdet's multi-process pycocotools "
+                '(faster-coco-eval runs in C++ threads already)'
+            )
         self.eval_backend = eval_backend
         self._backend_coco, self._backend_cocoeval = coco_api(eval_backend)
         self.last_stats: Dict[str, np.ndarray] = {}
@@ -130,8 +133,9 @@ class BackendCocoMetric(CocoMetric):
             Dict[str, float]: as ``CocoMetric.compute_metrics``.
         """
         self.last_stats = {}
-        names = dict(COCO=self._backend_coco,
-                     COCOeval=_recorder(self._backend_cocoeval, self.last_stats))
+        names = dict(
+            COCO=self._backend_coco, COCOeval=_recorder(self._backend_cocoeval, self.last_stats)
+        )
         if self.eval_backend == 'pycocotools':
             names['COCOevalMP'] = _recorder(_mmdet_coco_metric.COCOevalMP, self.last_stats)
         with _mmdet_names(**names):

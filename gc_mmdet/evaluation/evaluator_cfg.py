@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Switching the COCO metrics of an evaluator config to an evaluation backend
 (what ``tools/test.py --eval-backend`` does)."""
+
 import copy
 from typing import Any, List
 
@@ -23,6 +24,7 @@ def _is_coco_metric(metric_type: Any) -> bool:
         from mmdet.evaluation.metrics import CocoMetric
 
         from .coco_metric import BackendCocoMetric
+
         return metric_type is CocoMetric or issubclass(metric_type, BackendCocoMetric)
     return False
 
@@ -31,8 +33,9 @@ def _type_name(metric_type: Any) -> str:
     return getattr(metric_type, '__name__', str(metric_type))
 
 
-def with_eval_backend(evaluator: Any, backend: str, key: str = 'test_evaluator',
-                      option: str = 'eval_backend') -> Any:
+def with_eval_backend(
+    evaluator: Any, backend: str, key: str = 'test_evaluator', option: str = 'eval_backend'
+) -> Any:
     """A copy of an evaluator config whose COCO metrics evaluate with
     ``backend``.
 
@@ -77,8 +80,11 @@ def with_eval_backend(evaluator: Any, backend: str, key: str = 'test_evaluator',
             metric['eval_backend'] = backend
             switched += 1
     if not switched:
-        types = [_type_name(m.get('type')) if isinstance(m, dict) else type(m).__name__
-                 for m in listed]
-        raise UserError(f'{option} {backend}: {key} has no CocoMetric to evaluate '
-                        f'with it (its metrics: {", ".join(types) or "none"})')
+        types = [
+            _type_name(m.get('type')) if isinstance(m, dict) else type(m).__name__ for m in listed
+        ]
+        raise UserError(
+            f'{option} {backend}: {key} has no CocoMetric to evaluate '
+            f'with it (its metrics: {", ".join(types) or "none"})'
+        )
     return evaluator

@@ -5,6 +5,7 @@ where mmdet's CocoMetric can tell them apart.
 Imported only when the ``'faster'`` evaluation backend is used (see
 :func:`gc_mmdet.evaluation.coco_api`): it needs faster-coco-eval installed.
 """
+
 from typing import Any, Optional
 
 import numpy as np
@@ -55,12 +56,12 @@ class FasterCOCOeval(COCOeval_faster):
         kwargs.setdefault('print_function', print)
         super().__init__(*args, **kwargs)
 
-    def _stat(self, ap: int, max_dets: int, iou_thr: Optional[float] = None,
-              area_rng: str = 'all') -> float:
+    def _stat(
+        self, ap: int, max_dets: int, iou_thr: Optional[float] = None, area_rng: str = 'all'
+    ) -> float:
         if max_dets not in self.params.maxDets:  # pycocotools selects nothing
             return -1.0
-        return float(self._summarize(ap, iouThr=iou_thr, areaRng=area_rng,
-                                     maxDets=max_dets))
+        return float(self._summarize(ap, iouThr=iou_thr, areaRng=area_rng, maxDets=max_dets))
 
     def summarize(self) -> None:
         """Set ``stats``: the 12 detection statistics in pycocotools' order
@@ -70,18 +71,20 @@ class FasterCOCOeval(COCOeval_faster):
         if not self.eval:
             raise Exception('Please run accumulate() first')
         m = self.params.maxDets
-        self.stats = np.array([
-            self._stat(1, 100),
-            self._stat(1, m[2], iou_thr=.5),
-            self._stat(1, m[2], iou_thr=.75),
-            self._stat(1, m[2], area_rng='small'),
-            self._stat(1, m[2], area_rng='medium'),
-            self._stat(1, m[2], area_rng='large'),
-            self._stat(0, m[0]),
-            self._stat(0, m[1]),
-            self._stat(0, m[2]),
-            self._stat(0, m[2], area_rng='small'),
-            self._stat(0, m[2], area_rng='medium'),
-            self._stat(0, m[2], area_rng='large'),
-        ])
+        self.stats = np.array(
+            [
+                self._stat(1, 100),
+                self._stat(1, m[2], iou_thr=0.5),
+                self._stat(1, m[2], iou_thr=0.75),
+                self._stat(1, m[2], area_rng='small'),
+                self._stat(1, m[2], area_rng='medium'),
+                self._stat(1, m[2], area_rng='large'),
+                self._stat(0, m[0]),
+                self._stat(0, m[1]),
+                self._stat(0, m[2]),
+                self._stat(0, m[2], area_rng='small'),
+                self._stat(0, m[2], area_rng='medium'),
+                self._stat(0, m[2], area_rng='large'),
+            ]
+        )
         self.all_stats = self.stats

@@ -14,6 +14,7 @@ the next write of the same name replaces.
 Select it with ``backend_args=dict(backend='atomic_local')`` wherever
 mmengine takes ``backend_args`` (``SafeCheckpointHook`` does this itself).
 """
+
 import os
 import os.path as osp
 from pathlib import Path

@@ -10,6 +10,7 @@
   it empty or half written, and mmengine alone then stops with
   ``FileNotFoundError:  can not be found.``).
 """
+
 import os
 import os.path as osp
 import re
@@ -48,8 +49,10 @@ def checkpoint_problem(path: str) -> Optional[str]:
     with open(path, 'rb') as f:
         head = f.read(4)
     if head == b'PK\x03\x04' or not head:
-        return ('incomplete checkpoint (a zip archive without its central directory: the '
-                "write was cut short; torch.load fails with 'failed finding central directory')")
+        return (
+            'incomplete checkpoint (a zip archive without its central directory: the '
+            "write was cut short; torch.load fails with 'failed finding central directory')"
+        )
     return None
 
 
@@ -89,13 +92,18 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], Optional[st
     for _, _, path in candidates:
         problem = checkpoint_problem(path)
         if problem is None:
-            note = (f'last_checkpoint names {named!r} ({checkpoint_problem(named)}); '
-                    if named is not None else 'no last_checkpoint; ')
+            note = (
+                f'last_checkpoint names {named!r} ({checkpoint_problem(named)}); '
+                if named is not None
+                else 'no last_checkpoint; '
+            )
             return path, note + f'resuming from {path}, the newest complete checkpoint'
         rejected.append(f'{osp.basename(path)}: {problem}')
     if named is None and not candidates:
         return None, None
     raise UserError(
         f'--resume: no complete checkpoint in {work_dir} (last_checkpoint names '
-        f'{named!r}; ' + ('; '.join(rejected) or 'no epoch_N.pth / iter_N.pth') +
-        '). Resume from a checkpoint file with --resume CKPT, or start a new work dir')
+        f'{named!r}; '
+        + ('; '.join(rejected) or 'no epoch_N.pth / iter_N.pth')
+        + '). Resume from a checkpoint file with --resume CKPT, or start a new work dir'
+    )

@@ -21,6 +21,7 @@ that do not share that directory rank 0 stops with ``FileNotFoundError:
 .dist_test/... is not an shared directory``, and it leaves a ``.dist_test``
 folder in the user's working directory.
 """
+
 import os
 import subprocess
 from typing import Any, Callable
@@ -28,8 +29,7 @@ from typing import Any, Callable
 import torch
 import torch.distributed as dist
 
-__all__ = ['collect_over_network', 'prepare_distributed', 'same_thread_count',
-           'on_main_process']
+__all__ = ['collect_over_network', 'prepare_distributed', 'same_thread_count', 'on_main_process']
 
 
 def _slurm_env() -> None:
@@ -41,8 +41,9 @@ def _slurm_env() -> None:
         nodes = os.environ['SLURM_NODELIST']
         # the first host of the job; stdout only, so that nothing scontrol
         # prints on stderr can end up in the address
-        hosts = subprocess.run(['scontrol', 'show', 'hostname', nodes], check=True,
-                               stdout=subprocess.PIPE, text=True).stdout.split()
+        hosts = subprocess.run(
+            ['scontrol', 'show', 'hostname', nodes], check=True, stdout=subprocess.PIPE, text=True
+        ).stdout.split()
         os.environ['MASTER_ADDR'] = hosts[0]
     os.environ.setdefault('MASTER_PORT', '29500')
 
@@ -111,6 +112,7 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
             # what the Runner would do later (it skips it when a group exists),
             # done now so that the data check can run on rank 0 only
             from mmengine.dist import init_dist
+
             init_dist(launcher, **(cfg.get('env_cfg') or {}).get('dist_cfg', {}))
         return False
     if not dist.is_initialized():
@@ -120,8 +122,8 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
             _mpi_env()
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
         from datetime import timedelta
-        dist.init_process_group('gloo', init_method='env://',
-                                timeout=timedelta(seconds=timeout))
+
+        dist.init_process_group('gloo', init_method='env://', timeout=timedelta(seconds=timeout))
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper.setdefault('broadcast_buffers', False)
@@ -144,6 +146,7 @@ def on_main_process(fn: Callable[[], Any]) -> Any:
         >>> on_main_process(lambda: check_datasets(cfg))  # doctest: +SKIP
     """
     from .errors import UserError
+
     if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
         return fn()
     verdict, result = [None], None

@@ -6,6 +6,7 @@ The table configs keep mmdet's ``init_cfg=dict(type='Pretrained', ...)``
 fail inside ``init_weights`` with a page of stack trace; this module finds
 every such checkpoint in the config first and stops with the key to override.
 """
+
 import os
 import os.path as osp
 import socket
@@ -14,8 +15,13 @@ from urllib.parse import urlparse
 
 from .errors import UserError
 
-__all__ = ['find_pretrained', 'resolve_url', 'cache_path',
-           'check_pretrained_available', 'without_pretrained']
+__all__ = [
+    'find_pretrained',
+    'resolve_url',
+    'cache_path',
+    'check_pretrained_available',
+    'without_pretrained',
+]
 
 
 def _walk(node: Any, path: str) -> Iterator[Tuple[str, str]]:
@@ -41,14 +47,17 @@ def find_pretrained(cfg: Any) -> List[Tuple[str, str]]:
 def resolve_url(checkpoint: str) -> Optional[str]:
     """The download URL behind a checkpoint name, or None for a local path."""
     from mmengine.runner import checkpoint as ckpt
-    schemes = (('torchvision://', ckpt.get_torchvision_models),
-               ('modelzoo://', ckpt.get_torchvision_models),
-               ('open-mmlab://', ckpt.get_external_models),
-               ('openmmlab://', ckpt.get_external_models),
-               ('mmcls://', ckpt.get_mmcls_models))
+
+    schemes = (
+        ('torchvision://', ckpt.get_torchvision_models),
+        ('modelzoo://', ckpt.get_torchvision_models),
+        ('open-mmlab://', ckpt.get_external_models),
+        ('openmmlab://', ckpt.get_external_models),
+        ('mmcls://', ckpt.get_mmcls_models),
+    )
     for prefix, table in schemes:
         if checkpoint.startswith(prefix):
-            name = checkpoint[len(prefix):]
+            name = checkpoint[len(prefix) :]
             if 'mmlab' in prefix:
                 name = ckpt.get_deprecated_model_names().get(name, name)
             url = table().get(name)
@@ -63,8 +72,8 @@ def resolve_url(checkpoint: str) -> Optional[str]:
 def cache_path(url: str) -> str:
     """Where mmengine's ``load_url`` keeps a downloaded checkpoint."""
     import torch.hub
-    return osp.join(torch.hub.get_dir(), 'checkpoints',
-                    osp.basename(urlparse(url).path))
+
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
 
 
 def _reachable(url: str, timeout: float) -> bool:
@@ -94,23 +103,33 @@ def check_pretrained_available(cfg: Any, timeout: float = 5.0) -> None:
         local = cache_path(url)
         if osp.isfile(local) or _reachable(url, timeout):
             continue
-        fix = (f'--cfg-options {key}=/path/to/{osp.basename(local)}'
-               if key != 'load_from' else '--cfg-options load_from=/path/to/checkpoint.pth')
+        fix = (
+            f'--cfg-options {key}=/path/to/{osp.basename(local)}'
+            if key != 'load_from'
+            else '--cfg-options load_from=/path/to/checkpoint.pth'
+        )
         raise UserError(
             f'pretrained checkpoint {checkpoint} ({key}) cannot be fetched: '
             f'{urlparse(url).hostname} is unreachable and it is not cached at '
             f'{local}. Supply a local file with {fix} (or copy it to that '
-            'cache path).')
+            'cache path).'
+        )
 
 
 def without_pretrained(node: Any) -> Any:
     """A copy of a (model) config with every ``Pretrained`` init_cfg set to
     None: for evaluating a full checkpoint, or for tests offline."""
     if isinstance(node, dict):
-        return type(node)({
-            k: (None if k == 'init_cfg' and isinstance(v, dict)
-                and v.get('type') == 'Pretrained' else without_pretrained(v))
-            for k, v in node.items()})
+        return type(node)(
+            {
+                k: (
+                    None
+                    if k == 'init_cfg' and isinstance(v, dict) and v.get('type') == 'Pretrained'
+                    else without_pretrained(v)
+                )
+                for k, v in node.items()
+            }
+        )
     if isinstance(node, (list, tuple)):
         return type(node)(without_pretrained(v) for v in node)
     return node

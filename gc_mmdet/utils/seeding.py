@@ -1,13 +1,14 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Seed python's, numpy's and torch's RNGs from a tuple of integers.
 
-Used by :class:`~gc_mmdet.hooks.DeterministicResumeHook` (per epoch and
+Used by :class:`~gc_mmdet.engine.hooks.DeterministicResumeHook` (per epoch and
 iteration, main process) and :class:`~gc_mmdet.datasets.SeedPerSample` (per
 sample, wherever the data pipeline runs).
 
 Example:
     >>> reseed(0, EPOCH, 3)
 """
+
 import random
 
 import numpy as np

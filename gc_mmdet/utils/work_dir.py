@@ -12,6 +12,7 @@ dir that does not exist, is empty, or was written by an earlier run (it has a
 ``last_checkpoint`` or a run folder), and never the folder whose file the
 config dump would replace.
 """
+
 import json
 import os
 import os.path as osp
@@ -27,7 +28,8 @@ _RUN_FOLDER = re.compile(r'^\d{8}_\d{6}$')  # mmengine's Runner.timestamp
 
 def _is_run_dir(work_dir: str, entries) -> bool:
     return 'last_checkpoint' in entries or any(
-        _RUN_FOLDER.match(e) and osp.isdir(osp.join(work_dir, e)) for e in entries)
+        _RUN_FOLDER.match(e) and osp.isdir(osp.join(work_dir, e)) for e in entries
+    )
 
 
 def check_work_dir(work_dir: str, config: Optional[str] = None) -> None:
@@ -51,7 +53,8 @@ def check_work_dir(work_dir: str, config: Optional[str] = None) -> None:
         if osp.exists(dump) and osp.samefile(dump, config):
             raise UserError(
                 f'--work-dir {work_dir}: the run would overwrite the config '
-                f'{config} with its merged dump; choose another --work-dir')
+                f'{config} with its merged dump; choose another --work-dir'
+            )
     entries = os.listdir(work_dir)
     if entries and not _is_run_dir(work_dir, entries):
         shown = ', '.join(sorted(entries)[:3])
@@ -59,7 +62,8 @@ def check_work_dir(work_dir: str, config: Optional[str] = None) -> None:
             f'--work-dir {work_dir}: holds files that no training run wrote '
             f'({shown}{", ..." if len(entries) > 3 else ""}), which checkpoints, '
             'logs and the config dump could overwrite; nothing was changed. '
-            'Choose a new or empty --work-dir')
+            'Choose a new or empty --work-dir'
+        )
 
 
 def _json_with_keys(path: str, keys: Sequence[str]) -> bool:
@@ -71,8 +75,9 @@ def _json_with_keys(path: str, keys: Sequence[str]) -> bool:
     return isinstance(data, dict) and set(keys) <= set(data)
 
 
-def check_output_files(out_dir: str, names: Sequence[str], owner: str,
-                       owner_keys: Sequence[str], option: str = '--out') -> None:
+def check_output_files(
+    out_dir: str, names: Sequence[str], owner: str, owner_keys: Sequence[str], option: str = '--out'
+) -> None:
     """Check that a tool may write ``names`` into ``out_dir``.
 
     Files of those names may be replaced only when ``out_dir`` holds the
@@ -93,4 +98,5 @@ def check_output_files(out_dir: str, names: Sequence[str], owner: str,
     if taken:
         raise UserError(
             f'{option} {out_dir}: would overwrite {", ".join(taken)}, which this '
-            'tool did not write; nothing was changed. Choose a new or empty folder')
+            'tool did not write; nothing was changed. Choose a new or empty folder'
+        )

@@ -3,7 +3,8 @@
 # freeze it inside the last_checkpoint write instead).
 _base_ = '../../configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
 custom_imports = dict(
-    imports=['gc_mmdet', 'tests.helpers.pause_in_save'], allow_failed_imports=False)
+    imports=['gc_mmdet', 'tests.helpers.pause_in_save'], allow_failed_imports=False
+)
 custom_hooks = [
     dict(type='StopOnInvalidLossHook', interval=1),
     dict(type='DeterministicResumeHook'),

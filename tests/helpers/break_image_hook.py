@@ -4,6 +4,7 @@ disk error or another process would after the data check passed.
 ``BreakImageHook(path=..., after_epoch=1)`` empties the file (0 bytes) after
 epoch ``after_epoch`` has been trained and saved, so the next epoch meets it.
 """
+
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 

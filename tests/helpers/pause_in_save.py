@@ -8,6 +8,7 @@ creates ``WORK_DIR/paused`` and sleeps. It works whatever writes the file:
 mmengine into the final path, or an atomic writer into a temporary one.
 ``target='last_checkpoint'`` freezes inside the write of that file instead.
 """
+
 import builtins
 import os
 import os.path as osp
@@ -24,7 +25,7 @@ class _HalfWriter:
         self._f, self._flag_dir = f, flag_dir
 
     def write(self, data):
-        self._f.write(data[:len(data) // 2])
+        self._f.write(data[: len(data) // 2])
         self._f.flush()
         os.fsync(self._f.fileno())
         open(osp.join(self._flag_dir, 'paused'), 'w').close()
@@ -43,7 +44,6 @@ class _HalfWriter:
 
 @HOOKS.register_module()
 class PauseInSaveHook(Hook):
-
     def __init__(self, target: str, at_epoch: int = 2):
         self.target, self.at_epoch = target, at_epoch
 
@@ -52,9 +52,13 @@ class PauseInSaveHook(Hook):
 
         def paused_open(file, mode='r', *args, **kwargs):
             f = real_open(file, mode, *args, **kwargs)
-            if (isinstance(file, (str, os.PathLike)) and 'w' in mode
-                    and self.target in osp.basename(os.fspath(file))
-                    and runner.epoch + 1 == self.at_epoch):  # epoch counts after the save
+            if (
+                isinstance(file, (str, os.PathLike))
+                and 'w' in mode
+                and self.target in osp.basename(os.fspath(file))
+                and runner.epoch + 1 == self.at_epoch
+            ):  # epoch counts after the save
                 return _HalfWriter(f, runner.work_dir)
             return f
+
         builtins.open = paused_open

@@ -1,6 +1,7 @@
 """A test-only hook: every rank saves its model weights before and after
 training, so that a test can compare the ranks of a distributed run, and
 what it saw of the launch (rank, world size, local rank, threads)."""
+
 import json
 import os
 import os.path as osp
@@ -25,10 +26,22 @@ class SaveRankStateHook(Hook):
     def before_train(self, runner):
         self._save(runner, 'before')
         rank, world_size = get_dist_info()
-        seen = dict(rank=rank, world_size=world_size, threads=torch.get_num_threads(),
-                    env={k: os.environ.get(k) for k in (
-                        'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
-                        'OMP_NUM_THREADS')})
+        seen = dict(
+            rank=rank,
+            world_size=world_size,
+            threads=torch.get_num_threads(),
+            env={
+                k: os.environ.get(k)
+                for k in (
+                    'RANK',
+                    'WORLD_SIZE',
+                    'LOCAL_RANK',
+                    'MASTER_ADDR',
+                    'MASTER_PORT',
+                    'OMP_NUM_THREADS',
+                )
+            },
+        )
         with open(osp.join(runner.work_dir, f'rank{rank}_launch.json'), 'w') as f:
             json.dump(seen, f)
 

@@ -30,6 +30,7 @@ once (the ranks of a distributed run) are serialised by a file lock in
 ``ROOT`` (``.gc_mmdet-synthetic.lock``); without a working lock they would
 still write identical bytes file by file with atomic renames.
 """
+
 import inspect
 import json
 import os
@@ -39,8 +40,7 @@ import tempfile
 from typing import Dict, Iterable, List, Optional
 
 from ...utils.errors import UserError
-from .coco_files import (GENERATOR_NAME, GENERATOR_VERSION, ann_file_path,
-                         image_path, write_split)
+from .coco_files import GENERATOR_NAME, GENERATOR_VERSION, ann_file_path, image_path, write_split
 from .render import SPLITS
 
 try:  # POSIX only; serialises concurrent generation of one folder.
@@ -65,24 +65,31 @@ class SyntheticFolderError(UserError):
     did not make; nothing was changed."""
 
 
-def _check_args(num_train: int, num_val: int, size: int, min_objects: int,
-                max_objects: int, rle_fraction: float) -> None:
+def _check_args(
+    num_train: int, num_val: int, size: int, min_objects: int, max_objects: int, rle_fraction: float
+) -> None:
     if num_train < 0 or num_val < 0:
         raise ValueError('num_train and num_val must be >= 0')
     if size < 32:
         raise ValueError(f'size must be >= 32, got {size}')
     if not 1 <= min_objects <= max_objects:
-        raise ValueError('need 1 <= min_objects <= max_objects, got '
-                         f'{min_objects} and {max_objects}')
+        raise ValueError(
+            f'need 1 <= min_objects <= max_objects, got {min_objects} and {max_objects}'
+        )
     if not 0.0 <= rle_fraction <= 1.0:
         raise ValueError(f'rle_fraction must be in [0, 1], got {rle_fraction}')
 
 
-def _generation_params(num_train: int, num_val: int, size: int, seed: int,
-                       min_objects: int, max_objects: int,
-                       rle_fraction: float) -> dict:
-    _check_args(num_train, num_val, size, min_objects, max_objects,
-                rle_fraction)
+def _generation_params(
+    num_train: int,
+    num_val: int,
+    size: int,
+    seed: int,
+    min_objects: int,
+    max_objects: int,
+    rle_fraction: float,
+) -> dict:
+    _check_args(num_train, num_val, size, min_objects, max_objects, rle_fraction)
     return dict(
         num_train=int(num_train),
         num_val=int(num_val),
@@ -90,7 +97,8 @@ def _generation_params(num_train: int, num_val: int, size: int, seed: int,
         seed=int(seed),
         min_objects=int(min_objects),
         max_objects=int(max_objects),
-        rle_fraction=float(rle_fraction))
+        rle_fraction=float(rle_fraction),
+    )
 
 
 def read_synthetic_marker(out_dir: str) -> Optional[dict]:
@@ -136,9 +144,10 @@ def _foreign_error(out_dir: str, examples: Iterable[str], why: str) -> Synthetic
     return SyntheticFolderError(
         f'synthetic data: {osp.abspath(out_dir)} {why} '
         f'(e.g. {", ".join(shown)}); nothing was changed. To train on that data, '
-        'remove `synthetic=` from the dataset config (and use type=\'CocoDataset\'); '
+        "remove `synthetic=` from the dataset config (and use type='CocoDataset'); "
         'for the synthetic set, choose a new or empty folder as data_root '
-        '(tools/make_synthetic_coco.py: --out)')
+        '(tools/make_synthetic_coco.py: --out)'
+    )
 
 
 def _owned_files(out_dir: str) -> List[str]:
@@ -157,24 +166,24 @@ def _owned_files(out_dir: str) -> List[str]:
     if not osp.isdir(out_dir):
         raise SyntheticFolderError(
             f'synthetic data: {osp.abspath(out_dir)} exists and is not a '
-            'folder; nothing was changed. Choose a new or empty folder.')
+            'folder; nothing was changed. Choose a new or empty folder.'
+        )
     record = read_synthetic_marker(out_dir)
     if record is not None:
         files = _marker_files(record)
         unsafe = [f for f in files if not _safe_relpath(f)]
         if unsafe:
-            raise _foreign_error(out_dir, unsafe,
-                                 f'has a marker {MARKER_FILE} listing paths '
-                                 'outside the folder')
+            raise _foreign_error(
+                out_dir, unsafe, f'has a marker {MARKER_FILE} listing paths outside the folder'
+            )
         return files
-    entries = [
-        e for e in os.listdir(out_dir) if not e.startswith(RESERVED_PREFIX)
-    ]
+    entries = [e for e in os.listdir(out_dir) if not e.startswith(RESERVED_PREFIX)]
     if entries:
         raise _foreign_error(
-            out_dir, entries,
-            f'holds data the synthetic generator did not make (no {MARKER_FILE} '
-            'marker)')
+            out_dir,
+            entries,
+            f'holds data the synthetic generator did not make (no {MARKER_FILE} marker)',
+        )
     return []
 
 
@@ -210,18 +219,25 @@ def _generate(out_dir: str, params: dict) -> Dict[str, Dict[str, int]]:
         files.sort()
         # Refuse before any change when a new file would replace one that
         # is not ours, or a folder the set needs is a file.
-        clash = [f for f in files
-                 if osp.lexists(osp.join(out_dir, f)) and f not in owned_set]
-        clash += [d for d in {osp.dirname(f) for f in files}
-                  if osp.lexists(osp.join(out_dir, d))
-                  and not osp.isdir(osp.join(out_dir, d))]
+        clash = [f for f in files if osp.lexists(osp.join(out_dir, f)) and f not in owned_set]
+        clash += [
+            d
+            for d in {osp.dirname(f) for f in files}
+            if osp.lexists(osp.join(out_dir, d)) and not osp.isdir(osp.join(out_dir, d))
+        ]
         if clash:
             raise _foreign_error(
-                out_dir, clash, 'holds files the synthetic generator did not '
-                'make where it would write its own')
-        record = dict(generator=GENERATOR_NAME, version=GENERATOR_VERSION,
-                      complete=False, files=sorted(owned_set | set(files)),
-                      params=params)
+                out_dir,
+                clash,
+                'holds files the synthetic generator did not make where it would write its own',
+            )
+        record = dict(
+            generator=GENERATOR_NAME,
+            version=GENERATOR_VERSION,
+            complete=False,
+            files=sorted(owned_set | set(files)),
+            params=params,
+        )
         _write_marker(out_dir, record)
         new = set(files)
         stale = [f for f in owned if f not in new]
@@ -233,8 +249,7 @@ def _generate(out_dir: str, params: dict) -> Dict[str, Dict[str, int]]:
             os.makedirs(osp.join(out_dir, osp.dirname(f)), exist_ok=True)
             os.replace(osp.join(staging, f), osp.join(out_dir, f))
         _remove_empty_parents(out_dir, stale)
-        _write_marker(out_dir, dict(record, complete=True, files=files,
-                                    stats=stats))
+        _write_marker(out_dir, dict(record, complete=True, files=files, stats=stats))
         return stats
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -263,25 +278,27 @@ class _FolderLock:
         self._file.close()
 
 
-def _summary(root: str, params: dict, stats: Dict[str, Dict[str, int]],
-             generated: bool) -> dict:
+def _summary(root: str, params: dict, stats: Dict[str, Dict[str, int]], generated: bool) -> dict:
     summary = dict(root=osp.abspath(root), params=params, generated=generated)
     for split in SPLITS:
         summary[split] = dict(
             ann_file=osp.abspath(osp.join(root, ann_file_path(split))),
             img_dir=osp.abspath(osp.join(root, split)),
-            **stats[split])
+            **stats[split],
+        )
     return summary
 
 
-def generate_synthetic_coco(out_dir: str,
-                            num_train: int = 64,
-                            num_val: int = 16,
-                            size: int = 256,
-                            seed: int = 0,
-                            min_objects: int = 1,
-                            max_objects: int = 4,
-                            rle_fraction: float = 0.3) -> dict:
+def generate_synthetic_coco(
+    out_dir: str,
+    num_train: int = 64,
+    num_val: int = 16,
+    size: int = 256,
+    seed: int = 0,
+    min_objects: int = 1,
+    max_objects: int = 4,
+    rle_fraction: float = 0.3,
+) -> dict:
     """Generate the synthetic COCO data set into ``out_dir``.
 
     ``out_dir`` must not exist, be empty, or hold a data set this generator
@@ -315,8 +332,9 @@ def generate_synthetic_coco(out_dir: str,
             make; nothing was changed.
         ValueError: An argument is out of range.
     """
-    params = _generation_params(num_train, num_val, size, seed, min_objects,
-                                max_objects, rle_fraction)
+    params = _generation_params(
+        num_train, num_val, size, seed, min_objects, max_objects, rle_fraction
+    )
     with _FolderLock(out_dir):
         stats = _generate(out_dir, params)
     return _summary(out_dir, params, stats, generated=True)
@@ -325,9 +343,12 @@ def generate_synthetic_coco(out_dir: str,
 def _reusable(out_dir: str, params: dict) -> Optional[dict]:
     """The marker of an identical, complete data set in ``out_dir``."""
     record = read_synthetic_marker(out_dir)
-    if (record is None or not record.get('complete')
-            or record.get('version') != GENERATOR_VERSION
-            or record.get('params') != params):
+    if (
+        record is None
+        or not record.get('complete')
+        or record.get('version') != GENERATOR_VERSION
+        or record.get('params') != params
+    ):
         return None
     if not all(osp.isfile(osp.join(out_dir, f)) for f in record['files']):
         return None
@@ -359,13 +380,12 @@ def ensure_synthetic_coco(out_dir: str, **kwargs) -> dict:
     """
     defaults = {
         name: p.default
-        for name, p in inspect.signature(
-            generate_synthetic_coco).parameters.items() if name != 'out_dir'
+        for name, p in inspect.signature(generate_synthetic_coco).parameters.items()
+        if name != 'out_dir'
     }
     unknown = set(kwargs) - set(defaults)
     if unknown:
-        raise TypeError(f'unexpected arguments: {sorted(unknown)} (allowed: '
-                        f'{sorted(defaults)})')
+        raise TypeError(f'unexpected arguments: {sorted(unknown)} (allowed: {sorted(defaults)})')
     params = _generation_params(**dict(defaults, **kwargs))
     record = _reusable(out_dir, params)  # the common case: no lock, no write
     if record is None:

@@ -18,6 +18,7 @@ only 10 % remained visible.
 Rendering is a pure function of ``(seed, split, index, size, min_objects,
 max_objects)``: every image has its own random streams.
 """
+
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -25,15 +26,16 @@ import cv2
 import numpy as np
 
 #: Names of the shape categories; category ``id`` is the 1-based index.
-SYNTHETIC_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle',
-                                      'ellipse', 'star')
+SYNTHETIC_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'ellipse', 'star')
 
 #: Visualisation colours (RGB), one per class.
-SYNTHETIC_PALETTE: Tuple[Tuple[int, int, int], ...] = ((220, 20, 60),
-                                                        (0, 130, 200),
-                                                        (60, 180, 75),
-                                                        (255, 165, 0),
-                                                        (145, 30, 180))
+SYNTHETIC_PALETTE: Tuple[Tuple[int, int, int], ...] = (
+    (220, 20, 60),
+    (0, 130, 200),
+    (60, 180, 75),
+    (255, 165, 0),
+    (145, 30, 180),
+)
 
 #: The splits written, with the integer mixed into the per-image seed.
 SPLITS: Tuple[str, ...] = ('train', 'val')
@@ -56,9 +58,7 @@ def synthetic_metainfo() -> dict:
         dict: ``dict(classes=SYNTHETIC_CLASSES, palette=[...])``, ready for
         ``CocoDataset(metainfo=...)`` in a config.
     """
-    return dict(
-        classes=SYNTHETIC_CLASSES,
-        palette=[tuple(colour) for colour in SYNTHETIC_PALETTE])
+    return dict(classes=SYNTHETIC_CLASSES, palette=[tuple(colour) for colour in SYNTHETIC_PALETTE])
 
 
 @dataclass
@@ -123,22 +123,16 @@ def _split_code(split: str) -> int:
     return SPLITS.index(split)
 
 
-def _image_rng(seed: int, split: str, index: int,
-               stream: int) -> np.random.Generator:
+def _image_rng(seed: int, split: str, index: int, stream: int) -> np.random.Generator:
     """Independent generator per (seed, split, image, purpose)."""
-    return np.random.default_rng(
-        [int(seed), _split_code(split),
-         int(index), int(stream)])
+    return np.random.default_rng([int(seed), _split_code(split), int(index), int(stream)])
 
 
 def _random_colour(rng: np.random.Generator) -> Tuple[int, int, int]:
     """A saturated random BGR colour."""
-    hsv = np.array([[[
-        rng.integers(0, 180),
-        rng.integers(90, 256),
-        rng.integers(90, 256)
-    ]]],
-                   dtype=np.uint8)
+    hsv = np.array(
+        [[[rng.integers(0, 180), rng.integers(90, 256), rng.integers(90, 256)]]], dtype=np.uint8
+    )
     bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
     return int(bgr[0]), int(bgr[1]), int(bgr[2])
 
@@ -154,51 +148,51 @@ def _render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     # Sinusoidal stripes with random orientation, period and phase.
     phi = rng.uniform(0, np.pi)
     period = rng.uniform(0.05, 0.25)
-    wave = np.sin(2 * np.pi * (np.cos(phi) * xx + np.sin(phi) * yy) / period +
-                  rng.uniform(0, 2 * np.pi))[..., None]
+    wave = np.sin(
+        2 * np.pi * (np.cos(phi) * xx + np.sin(phi) * yy) / period + rng.uniform(0, 2 * np.pi)
+    )[..., None]
     img += rng.uniform(-15, 15, size=3).astype(np.float32) * wave
     img += rng.normal(0, rng.uniform(2, 6), size=img.shape).astype(np.float32)
     return img
 
 
-def _regular_points(cx: float, cy: float, radii: Sequence[float],
-                    angles: Sequence[float]) -> np.ndarray:
-    pts = [(cx + r * np.cos(a), cy + r * np.sin(a))
-           for r, a in zip(radii, angles)]
+def _regular_points(
+    cx: float, cy: float, radii: Sequence[float], angles: Sequence[float]
+) -> np.ndarray:
+    pts = [(cx + r * np.cos(a), cy + r * np.sin(a)) for r, a in zip(radii, angles)]
     return np.round(np.array(pts)).astype(np.int32)
 
 
-def _draw_shape(rng: np.random.Generator, label: int, size: int, cx: float,
-                cy: float, radius: float) -> np.ndarray:
+def _draw_shape(
+    rng: np.random.Generator, label: int, size: int, cx: float, cy: float, radius: float
+) -> np.ndarray:
     """Rasterise one shape of class ``label`` into a bool mask."""
     mask = np.zeros((size, size), dtype=np.uint8)
     name = SYNTHETIC_CLASSES[label]
     rot = rng.uniform(0, 2 * np.pi)
     centre = (int(round(cx)), int(round(cy)))
     if name == 'circle':
-        cv2.circle(mask, centre, max(int(round(radius)), 2), 1, -1,
-                   cv2.LINE_8)
+        cv2.circle(mask, centre, max(int(round(radius)), 2), 1, -1, cv2.LINE_8)
     elif name == 'square':
         angles = rot + np.pi / 2 * np.arange(4)
         pts = _regular_points(cx, cy, [radius * 1.15] * 4, angles)
         cv2.fillPoly(mask, [pts], 1, cv2.LINE_8)
     elif name == 'triangle':
-        angles = rot + 2 * np.pi / 3 * np.arange(3) + rng.uniform(
-            -0.3, 0.3, size=3)
+        angles = rot + 2 * np.pi / 3 * np.arange(3) + rng.uniform(-0.3, 0.3, size=3)
         radii = radius * rng.uniform(0.95, 1.25, size=3)
         pts = _regular_points(cx, cy, radii, angles)
         cv2.fillPoly(mask, [pts], 1, cv2.LINE_8)
     elif name == 'ellipse':
-        axes = (max(int(round(radius * 1.15)), 2),
-                max(int(round(radius * rng.uniform(0.35, 0.65))), 2))
-        cv2.ellipse(mask, centre, axes, float(np.degrees(rot)), 0, 360, 1, -1,
-                    cv2.LINE_8)
+        axes = (
+            max(int(round(radius * 1.15)), 2),
+            max(int(round(radius * rng.uniform(0.35, 0.65))), 2),
+        )
+        cv2.ellipse(mask, centre, axes, float(np.degrees(rot)), 0, 360, 1, -1, cv2.LINE_8)
     elif name == 'star':
         n = 5
         angles = rot + np.pi / n * np.arange(2 * n)
         inner = rng.uniform(0.38, 0.55)
-        radii = radius * 1.25 * np.where(np.arange(2 * n) % 2 == 0, 1.0,
-                                         inner)
+        radii = radius * 1.25 * np.where(np.arange(2 * n) % 2 == 0, 1.0, inner)
         pts = _regular_points(cx, cy, radii, angles)
         cv2.fillPoly(mask, [pts], 1, cv2.LINE_8)
     else:  # pragma: no cover - guarded by SYNTHETIC_CLASSES
@@ -206,8 +200,9 @@ def _draw_shape(rng: np.random.Generator, label: int, size: int, cx: float,
     return mask.astype(bool)
 
 
-def _paint_shape(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray,
-                 colour: Tuple[int, int, int]) -> None:
+def _paint_shape(
+    rng: np.random.Generator, img: np.ndarray, mask: np.ndarray, colour: Tuple[int, int, int]
+) -> None:
     """Paint ``mask`` with a shaded, slightly noisy version of ``colour``."""
     size = img.shape[0]
     ys, xs = np.nonzero(mask)
@@ -219,12 +214,9 @@ def _paint_shape(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray,
     img[ys, xs] = pix
 
 
-def render_synthetic_image(seed: int,
-                           split: str,
-                           index: int,
-                           size: int = 256,
-                           min_objects: int = 1,
-                           max_objects: int = 4) -> SyntheticImage:
+def render_synthetic_image(
+    seed: int, split: str, index: int, size: int = 256, min_objects: int = 1, max_objects: int = 4
+) -> SyntheticImage:
     """Render image ``index`` of ``split`` for a given seed.
 
     This is exactly what :func:`generate_synthetic_coco` writes as
@@ -280,16 +272,14 @@ def render_synthetic_image(seed: int,
     result = SyntheticImage(image=np.empty(0, np.uint8))
     for i, (label, full) in enumerate(shapes):
         full_area, vis_area = int(full.sum()), int(visible[i].sum())
-        if vis_area < max(MIN_VISIBLE_PIXELS,
-                          MIN_VISIBLE_FRACTION * full_area):
+        if vis_area < max(MIN_VISIBLE_PIXELS, MIN_VISIBLE_FRACTION * full_area):
             result.num_dropped += 1
             continue
         _paint_shape(rng, img, full, colours[i])
         result.instances.append(
             SyntheticInstance(
-                label=label,
-                full_mask=full,
-                visible_mask=visible[i],
-                colour=colours[i]))
+                label=label, full_mask=full, visible_mask=visible[i], colour=colours[i]
+            )
+        )
     result.image = np.clip(np.round(img), 0, 255).astype(np.uint8)
     return result

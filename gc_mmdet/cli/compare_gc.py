@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Baseline-vs-GC comparison of two runs, beside the paper's Table 8/9 row
 and mmdet's reference number (``configs/paper_results.json``)."""
+
 import glob
 import json
 import os
@@ -9,11 +10,19 @@ from typing import Dict, List, Optional
 
 from .run_logs import read_scalars, train_records, val_records
 
-__all__ = ['load_results_table', 'guess_row', 'run_metrics', 'comparison',
-           'to_markdown', 'plot_runs']
+__all__ = [
+    'load_results_table',
+    'guess_row',
+    'run_metrics',
+    'comparison',
+    'to_markdown',
+    'plot_runs',
+]
 
-RESULTS_FILE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                        'configs', 'paper_results.json')
+# the package's configs: a link to configs/ in a checkout, copies in a wheel
+RESULTS_FILE = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs', 'paper_results.json'
+)
 TASKS = ('bbox', 'segm')
 COLS = ('AP', 'AP50', 'AP75')
 _METRIC = {'AP': 'mAP', 'AP50': 'mAP_50', 'AP75': 'mAP_75'}
@@ -38,8 +47,7 @@ def run_metrics(work_dir: str) -> Dict[str, Dict[str, float]]:
     """The last evaluation of a run as ``{task: {AP, AP50, AP75}}`` in %."""
     records = val_records(read_scalars(work_dir))
     if not records:
-        raise FileNotFoundError(
-            f'{work_dir}: no evaluation found in */vis_data/scalars.json')
+        raise FileNotFoundError(f'{work_dir}: no evaluation found in */vis_data/scalars.json')
     last = records[-1]
     out = {}
     for task in TASKS:
@@ -58,8 +66,12 @@ OUTPUT_FILES = ('compare.md', 'compare.json', 'loss.png', 'ap.png', 'grad_norm.p
 OWNER_KEYS = ('ours', 'row')
 
 
-def comparison(baseline_dir: str, gc_dir: str, row: Optional[str] = None,
-               rows: Optional[Dict[str, dict]] = None) -> dict:
+def comparison(
+    baseline_dir: str,
+    gc_dir: str,
+    row: Optional[str] = None,
+    rows: Optional[Dict[str, dict]] = None,
+) -> dict:
     """Everything the report shows, as a JSON-serialisable dict."""
     rows = load_results_table() if rows is None else rows
     row = row or guess_row(gc_dir, rows) or guess_row(baseline_dir, rows)
@@ -70,11 +82,14 @@ def comparison(baseline_dir: str, gc_dir: str, row: Optional[str] = None,
     out = dict(row=row, baseline_dir=baseline_dir, gc_dir=gc_dir, ours=ours)
     if row is not None:
         paper = rows[row]['paper']
-        out['paper'] = dict(baseline=paper['baseline'], gc=paper['gc'],
-                            delta=_delta(paper['baseline'], paper['gc']))
+        out['paper'] = dict(
+            baseline=paper['baseline'], gc=paper['gc'], delta=_delta(paper['baseline'], paper['gc'])
+        )
         out['mmdet_baseline'] = rows[row].get('mmdet_baseline')
-        out['title'] = (f"Table {rows[row]['table']}: {rows[row]['model']} "
-                        f"{rows[row]['backbone']} ({rows[row]['schedule']})")
+        out['title'] = (
+            f'Table {rows[row]["table"]}: {rows[row]["model"]} '
+            f'{rows[row]["backbone"]} ({rows[row]["schedule"]})'
+        )
     return out
 
 
@@ -119,9 +134,9 @@ def _series(records: List[dict], key: str, x: str = 'step'):
 
 def plot_runs(baseline_dir: str, gc_dir: str, out_dir: str) -> List[str]:
     """loss.png, ap.png and (when GCStatsHook ran) grad_norm.png."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from .visualize import pyplot
+
+    plt = pyplot()
 
     runs = {'baseline': read_scalars(baseline_dir), 'GC': read_scalars(gc_dir)}
     os.makedirs(out_dir, exist_ok=True)
@@ -156,8 +171,11 @@ def plot_runs(baseline_dir: str, gc_dir: str, out_dir: str) -> List[str]:
                 xs, ys = _series(recs, f'train/gc/grad_norm_{which}')
                 if xs:
                     ax.plot(xs, ys, style, label=f'{name}: {which} GC')
-        ax.set(xlabel='iteration', ylabel='gradient L2 norm (conv + fc weights)',
-               title='Gradient norm before / after Φ_GC')
+        ax.set(
+            xlabel='iteration',
+            ylabel='gradient L2 norm (conv + fc weights)',
+            title='Gradient norm before / after Φ_GC',
+        )
         ax.legend()
         written.append(osp.join(out_dir, 'grad_norm.png'))
         fig.savefig(written[-1], dpi=100)

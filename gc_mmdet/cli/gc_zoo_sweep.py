@@ -4,14 +4,14 @@ optimizer wrapper from the config's own ``optim_wrapper`` through
 GCOptimWrapperConstructor, take one real training step on a small synthetic
 batch, and check what GC promises (paper, Sec. 3.3: every covered weight
 keeps its per-output-channel mean)."""
+
 import math
 import time
-from collections import Counter
 from typing import Dict, List, Tuple
 
 import torch
 
-from .coverage import build_selection, channel_drift, load_with_gc
+from .gc_coverage import build_selection, channel_drift, load_with_gc
 
 __all__ = ['ZOO', 'NOT_ASSERTED', 'sweep_config', 'to_markdown', 'image_size']
 
@@ -41,15 +41,24 @@ ZOO: List[Tuple[str, str]] = [
 #: one step of these from random weights on this synthetic batch does not
 #: test GC (family, config, why).
 NOT_ASSERTED: List[Tuple[str, str, str]] = [
-    ('query-based', 'deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
-     'a random-init loss of ~2e4 clipped to norm 0.1 (its clip_grad) gives AdamW steps below '
-     'float32 resolution for most weights: 38 of 135 moved in one run, none in another'),
-    ('query-based', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
-     'the same: a random-init loss of ~3.7e4 (gradient norm ~1.5e5) clipped to norm 0.1 left '
-     'every covered weight unchanged in 2 of 5 runs here; its attention and embedding coverage is '
-     'asserted by name in tests/test_gc_coverage.py'),
-    ('query-based', 'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
-     "mmcv's CPU RoIAlign asserts (roi_width >= 0) on the random-init proposal boxes"),
+    (
+        'query-based',
+        'deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+        'a random-init loss of ~2e4 clipped to norm 0.1 (its clip_grad) gives AdamW steps below '
+        'float32 resolution for most weights: 38 of 135 moved in one run, none in another',
+    ),
+    (
+        'query-based',
+        'dino/dino-4scale_r50_8xb2-12e_coco.py',
+        'the same: a random-init loss of ~3.7e4 (gradient norm ~1.5e5) clipped to norm 0.1 left '
+        'every covered weight unchanged in 2 of 5 runs here; its attention and embedding coverage is '
+        'asserted by name in tests/test_gc_coverage.py',
+    ),
+    (
+        'query-based',
+        'sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+        "mmcv's CPU RoIAlign asserts (roi_width >= 0) on the random-init proposal boxes",
+    ),
 ]
 
 
@@ -61,8 +70,14 @@ def image_size(family: str) -> int:
 
 def _batch(num_classes: int, size: int, with_mask: bool) -> dict:
     from mmdet.testing import demo_mm_inputs
-    return demo_mm_inputs(batch_size=2, image_shapes=(3, size, size), num_items=[3, 2],
-                          num_classes=num_classes, with_mask=with_mask)
+
+    return demo_mm_inputs(
+        batch_size=2,
+        image_shapes=(3, size, size),
+        num_items=[3, 2],
+        num_classes=num_classes,
+        with_mask=with_mask,
+    )
 
 
 def sweep_config(name: str, family: str, tol: float = 1e-3) -> Dict:
@@ -90,61 +105,82 @@ def sweep_config(name: str, family: str, tol: float = 1e-3) -> Dict:
     with_mask = family == 'instance seg' or 'mask' in name.split('/')[-1]
     log_vars = model.train_step(_batch(num_classes, image_size(family), with_mask), wrapper)
     loss = float(log_vars['loss'])
-    checks = {t.name: channel_drift(t.layout, before[t.name], t.param, tol)
-              for t in sel.targets}
+    checks = {t.name: channel_drift(t.layout, before[t.name], t.param, tol) for t in sel.targets}
     moved = [n for n, c in checks.items() if c['moved'] > 0]
     # a weight without gradient in this step (and no weight decay) stays put
     broken = [n for n in moved if not checks[n]['holds']]
     nonfinite = [t.name for t in sel.targets if not torch.isfinite(t.param).all()]
     worst = max(moved, key=lambda n: checks[n]['ratio'], default='-')
-    kinds, numels = Counter(), Counter()
-    for t in sel.targets:
-        kinds[t.kind] += 1
-        numels[t.kind] += t.param.numel()
+    counts = sel.counts_by_kind()
     optimized = {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
     covered = {id(t.param) for t in sel.targets}
-    skipped_ids = {id(p) for n, p in model.named_parameters()
-                   for names in sel.skipped.values() if n in names}
-    unaccounted = [n for n, p in model.named_parameters()
-                   if p.dim() >= 2 and id(p) in optimized
-                   and id(p) not in covered and id(p) not in skipped_ids]
-    from ..gc.selection import SKIP_OTHER
-    row = dict(config=name, model=type(model).__name__,
-               optimizer=type(wrapper.optimizer).__name__,
-               gc_cfg=dict(cfg.optim_wrapper.gc_cfg),
-               tensors=dict(kinds), params=dict(numels),
-               skipped={k: len(v) for k, v in sel.skipped.items()},
-               unknown=list(sel.skipped.get(SKIP_OTHER, [])),
-               unaccounted=unaccounted, loss=loss, worst_layer=worst,
-               worst_ratio=checks[worst]['ratio'] if moved else None,
-               moved=len(moved), broken=broken, nonfinite=nonfinite,
-               seconds=time.time() - start)
-    row['ok'] = (math.isfinite(loss) and len(moved) > 0 and not broken and not unaccounted
-                 and not nonfinite)
+    skipped_ids = {
+        id(p) for n, p in model.named_parameters() for names in sel.skipped.values() if n in names
+    }
+    unaccounted = [
+        n
+        for n, p in model.named_parameters()
+        if p.dim() >= 2 and id(p) in optimized and id(p) not in covered and id(p) not in skipped_ids
+    ]
+    from ..core.selection import SKIP_OTHER
+
+    row = dict(
+        config=name,
+        model=type(model).__name__,
+        optimizer=type(wrapper.optimizer).__name__,
+        gc_cfg=dict(cfg.optim_wrapper.gc_cfg),
+        tensors={kind: n for kind, (n, _) in counts.items()},
+        params={kind: numel for kind, (_, numel) in counts.items()},
+        skipped={k: len(v) for k, v in sel.skipped.items()},
+        unknown=list(sel.skipped.get(SKIP_OTHER, [])),
+        unaccounted=unaccounted,
+        loss=loss,
+        worst_layer=worst,
+        worst_ratio=checks[worst]['ratio'] if moved else None,
+        moved=len(moved),
+        broken=broken,
+        nonfinite=nonfinite,
+        seconds=time.time() - start,
+    )
+    row['ok'] = (
+        math.isfinite(loss) and len(moved) > 0 and not broken and not unaccounted and not nonfinite
+    )
     return row
 
 
-def to_markdown(rows: List[Dict], families: Dict[str, str],
-                notes: Dict[str, str] = None) -> str:
-    lines = ['| family | config (mmdet 3.3) | optimizer, gc location | GC tensors / params '
-             '| skipped by reason | step checked |',
-             '|---|---|---|---|---|---|']
+def to_markdown(rows: List[Dict], families: Dict[str, str], notes: Dict[str, str] = None) -> str:
+    lines = [
+        '| family | config (mmdet 3.3) | optimizer, gc location | GC tensors / params '
+        '| skipped by reason | step checked |',
+        '|---|---|---|---|---|---|',
+    ]
     for r in rows:
         if 'error' in r:
-            lines.append(f'| {families[r["config"]]} | `{r["config"]}` | - | - | - | '
-                         f'**failed on CPU**: {r["error"]} |')
+            lines.append(
+                f'| {families[r["config"]]} | `{r["config"]}` | - | - | - | '
+                f'**failed on CPU**: {r["error"]} |'
+            )
             continue
         kinds = ', '.join(f'{k} {r["tensors"][k]}' for k in sorted(r['tensors']))
         total_t, total_p = sum(r['tensors'].values()), sum(r['params'].values())
         skipped = ', '.join(f'{v} {k}' for k, v in r['skipped'].items())
-        check = (f'loss {r["loss"]:.2f}; {r["moved"]}/{total_t} moved, channel means kept'
-                 if r['ok'] else f'✗ loss {r["loss"]:.2f}; ' + (
-                     f'{len(r["nonfinite"])} weights not finite after the step'
-                     if r['nonfinite'] else 'no covered weight moved' if not r['moved']
-                     else f'broken: {", ".join(r["broken"][:3])}'))
-        lines.append(f'| {families[r["config"]]} | `{r["config"]}` | {r["optimizer"]}, '
-                     f'{r["gc_cfg"].get("location", "grad")} | {total_t} / {total_p:,} ({kinds}) '
-                     f'| {skipped} | {check} |')
+        check = (
+            f'loss {r["loss"]:.2f}; {r["moved"]}/{total_t} moved, channel means kept'
+            if r['ok']
+            else f'✗ loss {r["loss"]:.2f}; '
+            + (
+                f'{len(r["nonfinite"])} weights not finite after the step'
+                if r['nonfinite']
+                else 'no covered weight moved'
+                if not r['moved']
+                else f'broken: {", ".join(r["broken"][:3])}'
+            )
+        )
+        lines.append(
+            f'| {families[r["config"]]} | `{r["config"]}` | {r["optimizer"]}, '
+            f'{r["gc_cfg"].get("location", "grad")} | {total_t} / {total_p:,} ({kinds}) '
+            f'| {skipped} | {check} |'
+        )
     notes = notes or {}
     if notes:
         lines += ['', 'Not asserted by the test (why):', '']

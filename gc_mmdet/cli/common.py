@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """What tools/train.py and tools/test.py share: arguments, config loading,
 Runner construction and one-line error reporting."""
+
 import argparse
 import os
 import os.path as osp
@@ -13,19 +14,36 @@ from ..utils.errors import UserError
 # mmengine imports pkg_resources, which warns on every run of a tool
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-__all__ = ['add_common_args', 'load_config', 'build_runner', 'run_cli',
-           'format_metrics', 'report_run', 'check_data_first', 'load_failure']
+__all__ = [
+    'add_common_args',
+    'load_config',
+    'build_runner',
+    'run_cli',
+    'format_metrics',
+    'report_run',
+    'check_data_first',
+    'load_failure',
+]
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: ./work_dirs/CONFIG_NAME)')
+
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. optim_wrapper.gc_cfg.layers=conv')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        '--work-dir', help='where logs and checkpoints go (default: ./work_dirs/CONFIG_NAME)'
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. optim_wrapper.gc_cfg.layers=conv',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     # torchrun passes --local-rank (older launchers --local_rank)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -39,10 +57,12 @@ def load_config(args: argparse.Namespace) -> Any:
         # torch.distributed.launch passes --local-rank instead; Slurm's and
         # MPI's local rank is read from their own variables when launching
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    import gc_mmdet  # noqa: F401  (registers GC modules, checkpoint shim)
     from mmengine.config import Config
 
-    from ..gc.constructor import check_gc_cfg
+    import gc_mmdet  # noqa: F401  (registers GC modules, checkpoint shim)
+
+    from ..engine.optimizers.gc_constructor import check_gc_cfg
+
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -50,9 +70,9 @@ def load_config(args: argparse.Namespace) -> Any:
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     from ..utils.work_dir import check_work_dir
+
     check_work_dir(cfg.work_dir, args.config)
     ow = cfg.get('optim_wrapper') or {}
     if ow.get('constructor') == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
@@ -69,15 +89,19 @@ def build_runner(cfg: Any, launcher: str) -> Any:
     from mmengine.runner import Runner
 
     from ..utils.launch import prepare_distributed
+
     prepare_distributed(cfg, launcher)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
 
 
-def check_data_first(cfg: Any, launcher: str,
-                     loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
-                     evaluators: Sequence[str] = ('val_evaluator', )) -> Optional[str]:
+def check_data_first(
+    cfg: Any,
+    launcher: str,
+    loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+    evaluators: Sequence[str] = ('val_evaluator',),
+) -> Optional[str]:
     """Check the config's data before the Runner is built, on rank 0 only
     under a distributed launch (the others wait for its verdict), and guard
     image loading for what no check can foresee.
@@ -85,8 +109,9 @@ def check_data_first(cfg: Any, launcher: str,
     Returns:
         str: the skipped-samples list when ``data_check.on_load_error='skip'``.
     """
-    from ..utils.data_check import check_datasets, use_guarded_loading
+    from ..datasets.checks import check_datasets, use_guarded_loading
     from ..utils.launch import on_main_process, prepare_distributed
+
     skip_log = use_guarded_loading(cfg)
     prepare_distributed(cfg, launcher)  # the process group, for the verdict
     on_main_process(lambda: check_datasets(cfg, loaders, evaluators))
@@ -98,15 +123,23 @@ def load_failure(runner: Any, error: Exception, testing: bool = False) -> str:
     after which iteration, and how to go on."""
     what = error.describe() if hasattr(error, 'describe') else str(error)
     if testing:
-        return (f'testing stopped: image {what}; fix or remove that image (the data check '
-                'passed before: it changed or became unreadable since)')
+        return (
+            f'testing stopped: image {what}; fix or remove that image (the data check '
+            'passed before: it changed or became unreadable since)'
+        )
     from ..utils.checkpoints import find_resumable_checkpoint
+
     ckpt, _ = find_resumable_checkpoint(runner.work_dir)
-    resume = (f'then continue from {ckpt} with --resume' if ckpt else
-              'then start again (no checkpoint was saved yet)')
-    return (f'training stopped after iteration {runner.iter} (epoch {runner.epoch + 1}): '
-            f'image {what}; fix or remove that image, {resume}; or set '
-            "data_check=dict(on_load_error='skip') to skip such samples")
+    resume = (
+        f'then continue from {ckpt} with --resume'
+        if ckpt
+        else 'then start again (no checkpoint was saved yet)'
+    )
+    return (
+        f'training stopped after iteration {runner.iter} (epoch {runner.epoch + 1}): '
+        f'image {what}; fix or remove that image, {resume}; or set '
+        "data_check=dict(on_load_error='skip') to skip such samples"
+    )
 
 
 def run_cli(main: Callable[[], None]) -> None:
@@ -124,32 +157,41 @@ def run_cli(main: Callable[[], None]) -> None:
 def format_metrics(metrics: Dict[str, float]) -> str:
     """COCO metrics as a small table: one row per task, AP columns."""
     cols = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l']
-    lines = ['| task | ' + ' | '.join(cols) + ' |',
-             '|' + '---|' * (len(cols) + 1)]
+    lines = ['| task | ' + ' | '.join(cols) + ' |', '|' + '---|' * (len(cols) + 1)]
     for task in ('bbox', 'segm'):
         keys = [f'coco/{task}_{c}' for c in cols]
         if any(k in metrics for k in keys):
-            lines.append(f'| {task} | ' + ' | '.join(
-                f'{metrics[k]:.3f}' if k in metrics else '-' for k in keys) + ' |')
+            lines.append(
+                f'| {task} | '
+                + ' | '.join(f'{metrics[k]:.3f}' if k in metrics else '-' for k in keys)
+                + ' |'
+            )
     if len(lines) == 2:  # mmdet's CocoMetric returns nothing for empty predictions
-        return ('no COCO AP: the model predicted nothing above its score threshold '
-                '(model.test_cfg.rcnn.score_thr); an untrained model often does')
+        return (
+            'no COCO AP: the model predicted nothing above its score threshold '
+            '(model.test_cfg.rcnn.score_thr); an untrained model often does'
+        )
     return '\n'.join(lines)
 
 
 def report_run(runner: Any) -> str:
     """Where a finished training run left its checkpoint, logs and metrics;
     the last evaluation is also written to ``WORK_DIR/metrics.json``."""
-    import json
-
     from .run_logs import last_checkpoint, read_scalars, val_records
-    lines = [f'checkpoint: {last_checkpoint(runner.work_dir)}',
-             f'logs: {runner.log_dir}']
+
+    lines = [f'checkpoint: {last_checkpoint(runner.work_dir)}', f'logs: {runner.log_dir}']
     evaluations = val_records(read_scalars(runner.work_dir))
     if evaluations:
         metrics = {k: v for k, v in evaluations[-1].items() if k.startswith('coco/')}
-        path = osp.join(runner.work_dir, 'metrics.json')
-        with open(path, 'w') as f:
-            json.dump(metrics, f, indent=2)
-        lines = [format_metrics(metrics)] + lines + [f'metrics: {path}']
+        lines = [format_metrics(metrics)] + lines + [f'metrics: {write_metrics(runner, metrics)}']
     return '\n'.join(lines)
+
+
+def write_metrics(runner: Any, metrics: dict) -> str:
+    """Write ``metrics`` to ``WORK_DIR/metrics.json``; return its path."""
+    import json
+
+    path = osp.join(runner.work_dir, 'metrics.json')
+    with open(path, 'w') as f:
+        json.dump(metrics, f, indent=2)
+    return path

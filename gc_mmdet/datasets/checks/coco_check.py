@@ -16,6 +16,7 @@ Example:
     ...                     img_dir='data/my_coco/train/', need_masks=True)  # doctest: +SKIP
     >>> findings.error_lines()  # doctest: +SKIP
 """
+
 import hashlib
 import json
 import math
@@ -39,8 +40,10 @@ KINDS: Dict[str, Tuple[str, str]] = {
     'bad-image-entry': (ERROR, 'image entries without a usable id, file_name, width or height'),
     'duplicate-image-id': (ERROR, 'repeated image ids'),
     'duplicate-annotation-id': (ERROR, 'repeated annotation ids'),
-    'bad-annotation-entry': (ERROR, 'annotations without a usable id, image_id, '
-                             'category_id or area'),
+    'bad-annotation-entry': (
+        ERROR,
+        'annotations without a usable id, image_id, category_id or area',
+    ),
     'orphan-annotation': (ERROR, 'annotations whose image_id names no image'),
     'undeclared-category': (ERROR, 'annotations whose category_id is not declared'),
     'bad-bbox': (ERROR, 'annotations whose bbox is not 4 finite numbers'),
@@ -48,12 +51,18 @@ KINDS: Dict[str, Tuple[str, str]] = {
     'missing-segmentation': (ERROR, 'annotations without a segmentation'),
     'no-training-images': (ERROR, 'training splits without images'),
     # tolerated by COCO, skipped by mmdet: a warning with a count
-    'degenerate-polygon': (WARNING, 'annotations without a polygon of 3 or more points '
-                           '(mmdet ignores them in training)'),
-    'tiny-box': (WARNING, 'annotations with a box under 1 px wide or high, or area <= 0 '
-                 '(mmdet skips them)'),
-    'box-outside-image': (WARNING, 'annotations with a box entirely outside their image '
-                          '(mmdet skips them)'),
+    'degenerate-polygon': (
+        WARNING,
+        'annotations without a polygon of 3 or more points (mmdet ignores them in training)',
+    ),
+    'tiny-box': (
+        WARNING,
+        'annotations with a box under 1 px wide or high, or area <= 0 (mmdet skips them)',
+    ),
+    'box-outside-image': (
+        WARNING,
+        'annotations with a box entirely outside their image (mmdet skips them)',
+    ),
 }
 
 
@@ -100,10 +109,11 @@ class Findings:
 
     def warning_lines(self) -> List[str]:
         """One line per kind and file: the count and the first case."""
-        return [f'{source}: {self._count[source, kind]} {KINDS[kind][1]}, '
-                f'first: {messages[0]}'
-                for (source, kind), messages in self._found.items()
-                if KINDS[kind][0] == WARNING]
+        return [
+            f'{source}: {self._count[source, kind]} {KINDS[kind][1]}, first: {messages[0]}'
+            for (source, kind), messages in self._found.items()
+            if KINDS[kind][0] == WARNING
+        ]
 
 
 def _is_number(v: Any) -> bool:
@@ -122,42 +132,60 @@ def _ids(values: Iterable[Any], limit: int = 12) -> str:
 
 def _short(v: Any, limit: int = 60) -> str:
     text = json.dumps(v) if not isinstance(v, str) else repr(v)
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+    return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
-def _segmentation_problem(seg: Any, h: Optional[int], w: Optional[int]) -> Optional[Tuple[str, str]]:
+def _segmentation_problem(
+    seg: Any, h: Optional[int], w: Optional[int]
+) -> Optional[Tuple[str, str]]:
     """``(kind, message)`` for a segmentation mmdet cannot use, else None."""
     import numpy as np
+
     if isinstance(seg, list):
         usable = False
         for poly in seg:
             if not isinstance(poly, list):
-                return 'bad-segmentation', (f'segmentation polygon {_short(poly)} is not a list of '
-                                            'numbers [x1, y1, x2, y2, ...]')
+                return 'bad-segmentation', (
+                    f'segmentation polygon {_short(poly)} is not a list of '
+                    'numbers [x1, y1, x2, y2, ...]'
+                )
             a = np.asarray(poly)
             if a.ndim != 1 or a.dtype.kind not in 'iuf' or not np.isfinite(a).all():
-                return 'bad-segmentation', (f'segmentation polygon {_short(poly)} holds something '
-                                            'other than finite numbers')
+                return 'bad-segmentation', (
+                    f'segmentation polygon {_short(poly)} holds something other than finite numbers'
+                )
             usable = usable or (len(poly) >= 6 and len(poly) % 2 == 0)
         if not usable:
             return 'degenerate-polygon', f'segmentation {_short(seg)}'
         return None
     if isinstance(seg, dict):
         size, counts = seg.get('size'), seg.get('counts')
-        if (not isinstance(size, list) or len(size) != 2 or not all(type(v) is int for v in size)
-                or not isinstance(counts, (list, str))):
-            return 'bad-segmentation', ('segmentation is a dict but not an RLE with "size" [height, '
-                                        'width] and "counts" (a list or a string)')
+        if (
+            not isinstance(size, list)
+            or len(size) != 2
+            or not all(type(v) is int for v in size)
+            or not isinstance(counts, (list, str))
+        ):
+            return 'bad-segmentation', (
+                'segmentation is a dict but not an RLE with "size" [height, '
+                'width] and "counts" (a list or a string)'
+            )
         if h is not None and size != [h, w]:
-            return 'bad-segmentation', (f'RLE size {size} differs from its image\'s [height, width] '
-                                        f'[{h}, {w}]; re-encode the mask at the image\'s size')
-        if isinstance(counts, list) and (not all(type(c) is int and c >= 0 for c in counts)
-                                         or sum(counts) != size[0] * size[1]):
-            return 'bad-segmentation', (f'uncompressed RLE counts do not add up to height x width '
-                                        f'= {size[0] * size[1]}; re-encode the mask')
+            return 'bad-segmentation', (
+                f"RLE size {size} differs from its image's [height, width] "
+                f"[{h}, {w}]; re-encode the mask at the image's size"
+            )
+        if isinstance(counts, list) and (
+            not all(type(c) is int and c >= 0 for c in counts) or sum(counts) != size[0] * size[1]
+        ):
+            return 'bad-segmentation', (
+                f'uncompressed RLE counts do not add up to height x width '
+                f'= {size[0] * size[1]}; re-encode the mask'
+            )
         return None
-    return 'bad-segmentation', (f'segmentation {_short(seg)} is neither a list of polygons nor an '
-                                'RLE dict')
+    return 'bad-segmentation', (
+        f'segmentation {_short(seg)} is neither a list of polygons nor an RLE dict'
+    )
 
 
 class _ImageCache:
@@ -168,7 +196,8 @@ class _ImageCache:
 
     def __init__(self, img_dir: str):
         root = os.environ.get('GC_MMDET_CACHE_DIR') or osp.join(
-            os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'), 'gc_mmdet')
+            os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'), 'gc_mmdet'
+        )
         key = hashlib.sha1(osp.abspath(img_dir).encode()).hexdigest()[:16]
         self.path = osp.join(root, 'data_check', f'images-{key}.json')
         try:
@@ -201,8 +230,9 @@ class _ImageCache:
             pass  # a cache that cannot be written only costs time
 
 
-def _check_images(src: str, images: Iterable[dict], img_dir: str, findings: Findings,
-                  apply_orientation: bool) -> set:
+def _check_images(
+    src: str, images: Iterable[dict], img_dir: str, findings: Findings, apply_orientation: bool
+) -> set:
     """Check every image file; return the ids of those whose size differs."""
     cache = _ImageCache(img_dir)
     resized = set()
@@ -217,12 +247,20 @@ def _check_images(src: str, images: Iterable[dict], img_dir: str, findings: Find
                 facts = probe_file(path)
                 cache.put(name, stat, facts)
         except FileNotFoundError:
-            findings.add('missing-image', src, f'{where}: file not found; put it there or remove '
-                         f'image {iid} and its annotations from the file')
+            findings.add(
+                'missing-image',
+                src,
+                f'{where}: file not found; put it there or remove '
+                f'image {iid} and its annotations from the file',
+            )
             continue
         except ImageFault as e:
-            findings.add(e.kind, src, f'{where}: {e}; replace the file (re-download or re-export '
-                         f'it) or remove image {iid} and its annotations from the file')
+            findings.add(
+                e.kind,
+                src,
+                f'{where}: {e}; replace the file (re-download or re-export '
+                f'it) or remove image {iid} and its annotations from the file',
+            )
             continue
         w, h, orientation = facts
         if apply_orientation and orientation in (5, 6, 7, 8):
@@ -230,17 +268,28 @@ def _check_images(src: str, images: Iterable[dict], img_dir: str, findings: Find
         if (w, h) != (img['width'], img['height']):
             resized.add(iid)
             turned = ' after its EXIF orientation' if apply_orientation and orientation != 1 else ''
-            findings.add('size-mismatch', src, (
-                f'{where}: decodes to width {w}, height {h}{turned}, but the file says '
-                f'width {img["width"]}, height {img["height"]}; correct "width"/"height" '
-                '(boxes and masks are read against them)'))
+            findings.add(
+                'size-mismatch',
+                src,
+                (
+                    f'{where}: decodes to width {w}, height {h}{turned}, but the file says '
+                    f'width {img["width"]}, height {img["height"]}; correct "width"/"height" '
+                    '(boxes and masks are read against them)'
+                ),
+            )
     cache.save()
     return resized
 
 
-def check_coco_contents(src: str, data: dict, findings: Findings, *,
-                        img_dir: Optional[str] = None, need_masks: bool = False,
-                        apply_orientation: bool = True) -> Dict[str, Any]:
+def check_coco_contents(
+    src: str,
+    data: dict,
+    findings: Findings,
+    *,
+    img_dir: Optional[str] = None,
+    need_masks: bool = False,
+    apply_orientation: bool = True,
+) -> Dict[str, Any]:
     """Check a parsed COCO annotation file; record faults in ``findings``.
 
     Args:
@@ -260,27 +309,42 @@ def check_coco_contents(src: str, data: dict, findings: Findings, *,
     seen_ids: Dict[Any, List[str]] = defaultdict(list)
     for k, img in enumerate(data['images']):
         if not isinstance(img, dict) or 'id' not in img:
-            findings.add('bad-image-entry', src, f'images[{k}]: no "id"; give every image '
-                         'a unique id')
+            findings.add(
+                'bad-image-entry', src, f'images[{k}]: no "id"; give every image a unique id'
+            )
             continue
         iid = img['id']
         seen_ids[iid].append(str(img.get('file_name')))
         name, w, h = img.get('file_name'), img.get('width'), img.get('height')
         if not isinstance(name, str) or not name:
-            findings.add('bad-image-entry', src, f'image {iid}: no "file_name"; add the image '
-                         'file\'s path relative to data_prefix.img')
+            findings.add(
+                'bad-image-entry',
+                src,
+                f'image {iid}: no "file_name"; add the image '
+                "file's path relative to data_prefix.img",
+            )
         elif type(w) is not int or type(h) is not int or w <= 0 or h <= 0:
-            findings.add('bad-image-entry', src, (
-                f'image {iid}: "width" and "height" must be positive integers, got '
-                f'{_short(w)} and {_short(h)}; write the image\'s size in pixels'))
+            findings.add(
+                'bad-image-entry',
+                src,
+                (
+                    f'image {iid}: "width" and "height" must be positive integers, got '
+                    f"{_short(w)} and {_short(h)}; write the image's size in pixels"
+                ),
+            )
         elif len(seen_ids[iid]) == 1:
             images[iid] = img
     for iid, names in seen_ids.items():
         if len(names) > 1:
             images.pop(iid, None)
-            findings.add('duplicate-image-id', src, (
-                f'image id {iid} is used by {len(names)} images ({", ".join(names[:3])}); '
-                'give each image its own id'))
+            findings.add(
+                'duplicate-image-id',
+                src,
+                (
+                    f'image id {iid} is used by {len(names)} images ({", ".join(names[:3])}); '
+                    'give each image its own id'
+                ),
+            )
     resized = set()
     if img_dir is not None:
         resized = _check_images(src, images.values(), img_dir, findings, apply_orientation)
@@ -291,42 +355,70 @@ def check_coco_contents(src: str, data: dict, findings: Findings, *,
     for k, ann in enumerate(data['annotations']):
         aid = ann.get('id') if isinstance(ann, dict) else None
         if aid is None:
-            findings.add('bad-annotation-entry', src, f'annotations[{k}]: no "id"; give every '
-                         'annotation a unique id')
+            findings.add(
+                'bad-annotation-entry',
+                src,
+                f'annotations[{k}]: no "id"; give every annotation a unique id',
+            )
             continue
         ann_ids[aid] += 1
         where = f'annotation {aid} (image {ann.get("image_id")})'
         missing = [key for key in ('image_id', 'category_id', 'bbox', 'area') if key not in ann]
         if missing:
-            findings.add('bad-annotation-entry', src, (
-                f'{where}: no {", ".join(repr(m) for m in missing)}; add '
-                f'{"them" if len(missing) > 1 else "it"} or remove the annotation'))
+            findings.add(
+                'bad-annotation-entry',
+                src,
+                (
+                    f'{where}: no {", ".join(repr(m) for m in missing)}; add '
+                    f'{"them" if len(missing) > 1 else "it"} or remove the annotation'
+                ),
+            )
             continue
         img = images.get(ann['image_id'])
         if img is None:
             if ann['image_id'] not in seen_ids:
-                findings.add('orphan-annotation', src, (
-                    f'{where}: image_id {_short(ann["image_id"])} names no image in "images"; '
-                    'add the image or correct the image_id (mmdet would drop the annotation '
-                    'without a word)'))
+                findings.add(
+                    'orphan-annotation',
+                    src,
+                    (
+                        f'{where}: image_id {_short(ann["image_id"])} names no image in "images"; '
+                        'add the image or correct the image_id (mmdet would drop the annotation '
+                        'without a word)'
+                    ),
+                )
             continue
         if ann['category_id'] not in declared:
-            findings.add('undeclared-category', src, (
-                f'{where}: category_id {_short(ann["category_id"])} is not declared in '
-                f'"categories" (declared: {_ids(declared)}); declare it or correct the '
-                'annotation (mmdet would drop it without a word and learn the object as '
-                'background)'))
+            findings.add(
+                'undeclared-category',
+                src,
+                (
+                    f'{where}: category_id {_short(ann["category_id"])} is not declared in '
+                    f'"categories" (declared: {_ids(declared)}); declare it or correct the '
+                    'annotation (mmdet would drop it without a word and learn the object as '
+                    'background)'
+                ),
+            )
             continue
         bbox = ann['bbox']
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            findings.add('bad-bbox', src, (
-                f'{where}: bbox {_short(bbox)} is not 4 finite numbers [x, y, width, height]; '
-                'correct or remove the annotation'))
+            findings.add(
+                'bad-bbox',
+                src,
+                (
+                    f'{where}: bbox {_short(bbox)} is not 4 finite numbers [x, y, width, height]; '
+                    'correct or remove the annotation'
+                ),
+            )
             continue
         if not _is_number(ann['area']):
-            findings.add('bad-annotation-entry', src, (
-                f'{where}: area {_short(ann["area"])} is not a finite number; write the object\'s '
-                'area in pixels'))
+            findings.add(
+                'bad-annotation-entry',
+                src,
+                (
+                    f"{where}: area {_short(ann['area'])} is not a finite number; write the object's "
+                    'area in pixels'
+                ),
+            )
             continue
         x, y, bw, bh = bbox
         if bw < 1 or bh < 1 or ann['area'] <= 0:
@@ -337,10 +429,15 @@ def check_coco_contents(src: str, data: dict, findings: Findings, *,
             continue
         seg = ann.get('segmentation')
         if need_masks and not seg:
-            findings.add('missing-segmentation', src, (
-                f'{where}: no "segmentation", which this config needs (it loads masks: '
-                'LoadAnnotations with_mask=True, or a segm metric); add the mask, or use a '
-                'box-only config'))
+            findings.add(
+                'missing-segmentation',
+                src,
+                (
+                    f'{where}: no "segmentation", which this config needs (it loads masks: '
+                    'LoadAnnotations with_mask=True, or a segm metric); add the mask, or use a '
+                    'box-only config'
+                ),
+            )
             continue
         if seg:
             # an image of the wrong size is one fault, not one more per RLE mask
@@ -348,22 +445,37 @@ def check_coco_contents(src: str, data: dict, findings: Findings, *,
             problem = _segmentation_problem(seg, img['height'] if known else None, img['width'])
             if problem:
                 kind, message = problem
-                findings.add(kind, src, f'annotation {aid}' if kind == 'degenerate-polygon'
-                             else f'{where}: {message}; correct or remove the annotation')
+                findings.add(
+                    kind,
+                    src,
+                    f'annotation {aid}'
+                    if kind == 'degenerate-polygon'
+                    else f'{where}: {message}; correct or remove the annotation',
+                )
                 if kind != 'degenerate-polygon':
                     continue
         usable.append(ann)
     for aid, n in ann_ids.items():
         if n > 1:
-            findings.add('duplicate-annotation-id', src, (
-                f'annotation id {aid} is used by {n} annotations; give each annotation its own '
-                'id (mmdet stops on repeated ids, pycocotools keeps only the last)'))
+            findings.add(
+                'duplicate-annotation-id',
+                src,
+                (
+                    f'annotation id {aid} is used by {n} annotations; give each annotation its own '
+                    'id (mmdet stops on repeated ids, pycocotools keeps only the last)'
+                ),
+            )
     return dict(images=images, anns=usable)
 
 
-def training_split_summary(src: str, checked: Dict[str, Any], data: dict,
-                           classes: Optional[Sequence[str]], filter_cfg: Optional[dict],
-                           findings: Findings) -> str:
+def training_split_summary(
+    src: str,
+    checked: Dict[str, Any],
+    data: dict,
+    classes: Optional[Sequence[str]],
+    filter_cfg: Optional[dict],
+    findings: Findings,
+) -> str:
     """How many images mmdet's ``CocoDataset.filter_data`` keeps for training.
 
     Mirrors it: with ``filter_empty_gt``, an image needs an annotation of
@@ -373,13 +485,19 @@ def training_split_summary(src: str, checked: Dict[str, Any], data: dict,
         str: one line saying how many were kept and why the rest were dropped.
     """
     names = set(classes) if classes else None
-    cat_ids = {c['id'] for c in data['categories']
-               if isinstance(c, dict) and (names is None or c.get('name') in names)}
+    cat_ids = {
+        c['id']
+        for c in data['categories']
+        if isinstance(c, dict) and (names is None or c.get('name') in names)
+    }
     filter_cfg = filter_cfg or {}
     empty_gt = filter_cfg.get('filter_empty_gt', False)
     min_size = filter_cfg.get('min_size', 0)
-    with_cat = {a['image_id'] for a in data['annotations']
-                if isinstance(a, dict) and a.get('category_id') in cat_ids}
+    with_cat = {
+        a['image_id']
+        for a in data['annotations']
+        if isinstance(a, dict) and a.get('category_id') in cat_ids
+    }
     images = checked['images']
     no_ann = small = 0
     for iid, img in images.items():
@@ -390,16 +508,22 @@ def training_split_summary(src: str, checked: Dict[str, Any], data: dict,
     kept = len(images) - no_ann - small
     why = []
     if no_ann:
-        why.append(f'{no_ann} without an annotation of the config\'s classes (filter_empty_gt)')
+        why.append(f"{no_ann} without an annotation of the config's classes (filter_empty_gt)")
     if small:
         why.append(f'{small} with a side under filter_cfg.min_size={min_size}')
     line = f'{src}: training on {kept} of {len(images)} images' + (
-        f' ({"; ".join(why)})' if why else '')
+        f' ({"; ".join(why)})' if why else ''
+    )
     if kept == 0 and images:
         shown = repr(list(classes)) if classes else 'all'
         shown = shown if len(shown) <= 80 else shown[:77] + '...'
-        findings.add('no-training-images', src, (
-            f'no image is left for training after metainfo.classes ({shown}) and '
-            f'filter_cfg ({"; ".join(why)}); check the class names against "categories" and '
-            'filter_cfg'))
+        findings.add(
+            'no-training-images',
+            src,
+            (
+                f'no image is left for training after metainfo.classes ({shown}) and '
+                f'filter_cfg ({"; ".join(why)}); check the class names against "categories" and '
+                'filter_cfg'
+            ),
+        )
     return line

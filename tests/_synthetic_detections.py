@@ -21,6 +21,7 @@ images cost seconds. Used to check that two evaluation backends agree
   detections on crowd regions, tied scores, and optionally low-score filler
   up to a detector's per-image cap.
 """
+
 from typing import Dict, List, Optional, Sequence
 
 import cv2
@@ -35,8 +36,14 @@ SHAPES = ('ellipse', 'box', 'triangle', 'star')
 
 def _categories(num: int) -> List[dict]:
     """``num`` categories with ids that have gaps, as COCO's (1..90 for 80) do."""
-    return [dict(id=2 + 3 * i, name=SHAPES[i % 4] if num <= 4 else f'{SHAPES[i % 4]}_{i}',
-                 supercategory=SHAPES[i % 4]) for i in range(num)]
+    return [
+        dict(
+            id=2 + 3 * i,
+            name=SHAPES[i % 4] if num <= 4 else f'{SHAPES[i % 4]}_{i}',
+            supercategory=SHAPES[i % 4],
+        )
+        for i in range(num)
+    ]
 
 
 def uncompressed_rle(mask: np.ndarray) -> dict:
@@ -58,8 +65,9 @@ def uncompressed_rle(mask: np.ndarray) -> dict:
     return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': counts}
 
 
-def _shape_polygon(rng: np.random.Generator, kind: str, cx: float, cy: float,
-                   r: float) -> List[float]:
+def _shape_polygon(
+    rng: np.random.Generator, kind: str, cx: float, cy: float, r: float
+) -> List[float]:
     """A flat polygon ``[x0, y0, x1, y1, ...]`` of a shape of radius ``r``."""
     angle = rng.uniform(0, 2 * np.pi)
     if kind == 'ellipse':
@@ -87,13 +95,21 @@ def _rle(polygons: Sequence[Sequence[float]], h: int, w: int) -> dict:
 
 def _json_rle(rle: dict) -> dict:
     counts = rle['counts']
-    return {'size': [int(v) for v in rle['size']],
-            'counts': counts.decode('ascii') if isinstance(counts, bytes) else counts}
+    return {
+        'size': [int(v) for v in rle['size']],
+        'counts': counts.decode('ascii') if isinstance(counts, bytes) else counts,
+    }
 
 
-def synthetic_coco_gt(num_images: int, min_size: int = 96, max_size: int = 320,
-                      seed: int = 0, max_objects: int = 6,
-                      crowd_fraction: float = 0.3, num_categories: int = 4) -> dict:
+def synthetic_coco_gt(
+    num_images: int,
+    min_size: int = 96,
+    max_size: int = 320,
+    seed: int = 0,
+    max_objects: int = 6,
+    crowd_fraction: float = 0.3,
+    num_categories: int = 4,
+) -> dict:
     """A COCO instance-segmentation ground truth with crowd regions.
 
     Args:
@@ -131,9 +147,16 @@ def synthetic_coco_gt(num_images: int, min_size: int = 96, max_size: int = 320,
         if rng.random() < crowd_fraction:
             cx, cy = rng.uniform(0.2 * w, 0.8 * w), rng.uniform(0.2 * h, 0.8 * h)
             spread = 0.2 * min(w, h)
-            blobs = [_shape_polygon(rng, 'ellipse', cx + rng.normal(0, spread),
-                                    cy + rng.normal(0, spread), rng.uniform(3, spread))
-                     for _ in range(int(rng.integers(3, 9)))]
+            blobs = [
+                _shape_polygon(
+                    rng,
+                    'ellipse',
+                    cx + rng.normal(0, spread),
+                    cy + rng.normal(0, spread),
+                    rng.uniform(3, spread),
+                )
+                for _ in range(int(rng.integers(3, 9)))
+            ]
             objects.append((cat_ids[int(rng.integers(len(cat_ids)))], blobs, 1))
         for cat_id, polygons, crowd in objects:
             rle = _rle(polygons, h, w)
@@ -146,10 +169,17 @@ def synthetic_coco_gt(num_images: int, min_size: int = 96, max_size: int = 320,
                 segmentation = _json_rle(rle)
             else:
                 segmentation = [list(p) for p in polygons]
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=image_id, category_id=cat_id,
-                segmentation=segmentation, area=area, iscrowd=crowd,
-                bbox=[float(v) for v in mask_utils.toBbox(rle)]))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=image_id,
+                    category_id=cat_id,
+                    segmentation=segmentation,
+                    area=area,
+                    iscrowd=crowd,
+                    bbox=[float(v) for v in mask_utils.toBbox(rle)],
+                )
+            )
     return dict(images=images, annotations=annotations, categories=categories)
 
 
@@ -159,8 +189,10 @@ def _gt_rle(ann: dict, h: int, w: int) -> dict:
         return _rle(seg, h, w)
     if isinstance(seg['counts'], list):
         return mask_utils.frPyObjects(seg, h, w)
-    return dict(seg, counts=seg['counts'].encode('ascii')
-                if isinstance(seg['counts'], str) else seg['counts'])
+    return dict(
+        seg,
+        counts=seg['counts'].encode('ascii') if isinstance(seg['counts'], str) else seg['counts'],
+    )
 
 
 def _jitter_mask(rng: np.random.Generator, ann: dict, h: int, w: int) -> dict:
@@ -180,8 +212,9 @@ def _jitter_mask(rng: np.random.Generator, ann: dict, h: int, w: int) -> dict:
     mask = mask_utils.decode(_gt_rle(ann, h, w))
     dx, dy = (int(v) for v in np.round(rng.normal(0, 0.08, 2) * (bw, bh)))
     moved = np.zeros_like(mask)
-    moved[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        mask[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    moved[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = mask[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     steps = int(rng.integers(-2, 3))
     kernel = np.ones((3, 3), np.uint8)
     if steps > 0:
@@ -201,8 +234,9 @@ def _blob_rle(rng: np.random.Generator, h: int, w: int, max_side: float) -> dict
     return _rle([pts.ravel().tolist()], h, w)
 
 
-def _detection(rng: np.random.Generator, image_id: int, cat_id: int, rle: dict,
-               score: float, h: int, w: int) -> Optional[dict]:
+def _detection(
+    rng: np.random.Generator, image_id: int, cat_id: int, rle: dict, score: float, h: int, w: int
+) -> Optional[dict]:
     if mask_utils.area(rle) == 0:
         return None
     x, y, bw, bh = (float(v) for v in mask_utils.toBbox(rle))
@@ -212,15 +246,25 @@ def _detection(rng: np.random.Generator, image_id: int, cat_id: int, rle: dict,
     y1 = float(np.clip(y + bh + rng.normal(0, 1.0), y0 + 0.5, h))
     if rng.random() < 0.3:  # scores tie, as float32 scores of a detector do
         score = round(score, 2)
-    return dict(image_id=image_id, category_id=cat_id, score=float(score),
-                bbox=[float(x0), float(y0), x1 - float(x0), y1 - float(y0)],
-                segmentation=_json_rle(rle))
+    return dict(
+        image_id=image_id,
+        category_id=cat_id,
+        score=float(score),
+        bbox=[float(x0), float(y0), x1 - float(x0), y1 - float(y0)],
+        segmentation=_json_rle(rle),
+    )
 
 
-def jitter_detections(gt: dict, seed: int = 0, miss_rate: float = 0.15,
-                      wrong_class_rate: float = 0.1, duplicate_rate: float = 0.25,
-                      false_positives: float = 1.5, dets_per_image: int = 0,
-                      overflow_every: int = 0) -> List[dict]:
+def jitter_detections(
+    gt: dict,
+    seed: int = 0,
+    miss_rate: float = 0.15,
+    wrong_class_rate: float = 0.1,
+    duplicate_rate: float = 0.25,
+    false_positives: float = 1.5,
+    dets_per_image: int = 0,
+    overflow_every: int = 0,
+) -> List[dict]:
     """Detections synthesized from a COCO ground truth, in COCO result format.
 
     For every object that is not crowd: missed with probability
@@ -275,38 +319,65 @@ def jitter_detections(gt: dict, seed: int = 0, miss_rate: float = 0.15,
                 x, y, bw, bh = ann['bbox']
                 for j in range(3):
                     sx, sy = x + rng.uniform(0, 0.6) * bw, y + rng.uniform(0, 0.6) * bh
-                    sub = [[sx, sy, sx + 0.4 * bw, sy, sx + 0.4 * bw, sy + 0.4 * bh,
-                            sx, sy + 0.4 * bh]]
+                    sub = [
+                        [sx, sy, sx + 0.4 * bw, sy, sx + 0.4 * bw, sy + 0.4 * bh, sx, sy + 0.4 * bh]
+                    ]
                     part = mask_utils.merge([crowd, _rle(sub, h, w)], intersect=True)
                     cat = ann['category_id'] if j < 2 else other(ann['category_id'])
-                    mine.append(_detection(rng, image_id, cat, part,
-                                           rng.uniform(0.1, 0.95), h, w))
+                    mine.append(_detection(rng, image_id, cat, part, rng.uniform(0.1, 0.95), h, w))
                 continue
             if rng.random() < miss_rate:
                 continue
             for _ in range(1 + int(rng.random() < duplicate_rate)):
                 rle = _jitter_mask(rng, ann, h, w)
                 iou = float(mask_utils.iou([rle], [_gt_rle(ann, h, w)], [0])[0][0])
-                cat = (other(ann['category_id']) if rng.random() < wrong_class_rate
-                       else ann['category_id'])
+                cat = (
+                    other(ann['category_id'])
+                    if rng.random() < wrong_class_rate
+                    else ann['category_id']
+                )
                 score = float(np.clip(0.3 + 0.6 * iou + rng.normal(0, 0.15), 0.01, 0.999))
                 mine.append(_detection(rng, image_id, cat, rle, score, h, w))
         for _ in range(int(rng.poisson(false_positives))):
-            mine.append(_detection(rng, image_id, int(rng.choice(cat_ids)),
-                                   _blob_rle(rng, h, w, min(w, h) / 2),
-                                   rng.uniform(0.01, 0.7), h, w))
+            mine.append(
+                _detection(
+                    rng,
+                    image_id,
+                    int(rng.choice(cat_ids)),
+                    _blob_rle(rng, h, w, min(w, h) / 2),
+                    rng.uniform(0.01, 0.7),
+                    h,
+                    w,
+                )
+            )
         for _ in range(max(0, dets_per_image - sum(d is not None for d in mine))):
-            mine.append(_detection(rng, image_id, int(rng.choice(cat_ids)),
-                                   _blob_rle(rng, h, w, min(w, h) / 6),
-                                   rng.uniform(0.001, 0.1), h, w))
+            mine.append(
+                _detection(
+                    rng,
+                    image_id,
+                    int(rng.choice(cat_ids)),
+                    _blob_rle(rng, h, w, min(w, h) / 6),
+                    rng.uniform(0.001, 0.1),
+                    h,
+                    w,
+                )
+            )
         if overflow_every and img_index % overflow_every == 0 and by_image[image_id]:
             # 120 confident false positives of an object's class: its true
             # detections rank below the 100th
             cat = by_image[image_id][0]['category_id']
             for _ in range(120):
-                mine.append(_detection(rng, image_id, cat,
-                                       _blob_rle(rng, h, w, min(w, h) / 6),
-                                       rng.uniform(0.5, 0.999), h, w))
+                mine.append(
+                    _detection(
+                        rng,
+                        image_id,
+                        cat,
+                        _blob_rle(rng, h, w, min(w, h) / 6),
+                        rng.uniform(0.5, 0.999),
+                        h,
+                        w,
+                    )
+                )
         mine = [d for d in mine if d is not None]
         dets.extend(mine)
     return dets

@@ -1,20 +1,13 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Read what an mmengine run left in its work dir: scalars, metrics, the
 last checkpoint."""
+
 import glob
 import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-__all__ = ['read_scalars', 'train_records', 'val_records', 'last_checkpoint',
-           'latest_log_dir']
-
-
-def latest_log_dir(work_dir: str) -> Optional[str]:
-    """The newest ``WORK_DIR/<timestamp>/`` folder mmengine created."""
-    dirs = sorted(d for d in glob.glob(osp.join(work_dir, '*'))
-                  if osp.isdir(osp.join(d, 'vis_data')))
-    return dirs[-1] if dirs else None
+__all__ = ['read_scalars', 'train_records', 'val_records', 'last_checkpoint']
 
 
 def read_scalars(work_dir: str) -> List[Dict]:

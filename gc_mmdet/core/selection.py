@@ -4,20 +4,27 @@
 Everything here runs once, when GC is attached; a training step only reads
 the resulting :class:`GCTarget` list.
 """
+
 import functools
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-import torch
 from torch import Tensor, nn
 
 from .centralize import ChannelLayout
 
 __all__ = [
-    'GCTarget', 'GCSelection', 'GCFanInOneWarning', 'select_targets',
-    'LAYERS', 'LAYOUTS', 'SKIP_1D', 'SKIP_EMBEDDING', 'SKIP_POSITIONAL', 'SKIP_OTHER'
+    'GCTarget',
+    'GCSelection',
+    'GCFanInOneWarning',
+    'select_targets',
+    'LAYERS',
+    'LAYOUTS',
+    'SKIP_1D',
+    'SKIP_EMBEDDING',
+    'SKIP_POSITIONAL',
+    'SKIP_OTHER',
 ]
 
 #: allowed values of ``gc_cfg.layers``
@@ -33,8 +40,7 @@ SKIP_OTHER = 'other >= 2-D weight (not a known layer)'
 
 # nn.MultiheadAttention's own projection weights: fully-connected weights
 # with one row per output unit, held by the attention module itself.
-_ATTENTION_WEIGHTS = ('in_proj_weight', 'q_proj_weight', 'k_proj_weight',
-                      'v_proj_weight')
+_ATTENTION_WEIGHTS = ('in_proj_weight', 'q_proj_weight', 'k_proj_weight', 'v_proj_weight')
 
 
 class GCFanInOneWarning(UserWarning):
@@ -65,28 +71,41 @@ class GCSelection:
     def skip(self, reason: str, name: str) -> None:
         self.skipped.setdefault(reason, []).append(name)
 
+    def counts_by_kind(self) -> Dict[str, Tuple[int, int]]:
+        """``{kind: (tensors, parameters)}`` of the covered weights, sorted
+        by kind."""
+        counts: Dict[str, List[int]] = {}
+        for t in self.targets:
+            count = counts.setdefault(t.kind, [0, 0])
+            count[0] += 1
+            count[1] += t.param.numel()
+        return {kind: (n, numel) for kind, (n, numel) in sorted(counts.items())}
+
     def summary(self) -> str:
         """A short human-readable report of what GC acts on."""
-        tensors = Counter(t.kind for t in self.targets)
-        numels = Counter()
-        for t in self.targets:
-            numels[t.kind] += t.param.numel()
-        total = sum(numels.values())
-        kinds = ', '.join(f'{k}: {tensors[k]} tensors / {numels[k]:,} params'
-                          for k in sorted(tensors))
+        counts = self.counts_by_kind()
+        total = sum(numel for _, numel in counts.values())
+        kinds = ', '.join(
+            f'{k}: {n} tensors / {numel:,} params' for k, (n, numel) in counts.items()
+        )
         lines = [
             f'Gradient Centralization on {len(self.targets)} tensors '
             f'({total:,} parameters)' + (f' [{kinds}]' if kinds else '')
         ]
         if self.skipped:
             skipped = sum(len(v) for v in self.skipped.values())
-            lines.append(f'  skipped {skipped} tensors: ' + '; '.join(
-                f'{len(v)} {reason}' for reason, v in self.skipped.items()))
+            lines.append(
+                f'  skipped {skipped} tensors: '
+                + '; '.join(f'{len(v)} {reason}' for reason, v in self.skipped.items())
+            )
         if self.skipped.get(SKIP_OTHER):
             # never silently dropped: name every unrecognised weight
             names = self.skipped[SKIP_OTHER]
-            lines.append('  not centralized, not a known layer: ' + ', '.join(names[:8])
-                         + (f' and {len(names) - 8} more' if len(names) > 8 else ''))
+            lines.append(
+                '  not centralized, not a known layer: '
+                + ', '.join(names[:8])
+                + (f' and {len(names) - 8} more' if len(names) > 8 else '')
+            )
         return '\n'.join(lines)
 
 
@@ -130,9 +149,11 @@ def _skip_reason(module: nn.Module, attr: str, param: Tensor) -> str:
 def _is_unshaped(param: Tensor) -> bool:
     """Flattened or sharded parameters whose shape is not the layer's."""
     cls = type(param)
-    return (getattr(param, '_is_flat_param', False)
-            or cls.__name__ in ('FlatParameter', 'DTensor')
-            or any(c.__name__ == 'DTensor' for c in cls.__mro__))
+    return (
+        getattr(param, '_is_flat_param', False)
+        or cls.__name__ in ('FlatParameter', 'DTensor')
+        or any(c.__name__ == 'DTensor' for c in cls.__mro__)
+    )
 
 
 def _expected_shape(module: nn.Module, kind: str, attr: str) -> Tuple[int, ...]:
@@ -140,30 +161,40 @@ def _expected_shape(module: nn.Module, kind: str, attr: str) -> Tuple[int, ...]:
         return (module.out_features, module.in_features)
     if kind == 'attention':
         e = module.embed_dim
-        return {'in_proj_weight': (3 * e, e), 'q_proj_weight': (e, e),
-                'k_proj_weight': (e, module.kdim), 'v_proj_weight': (e, module.vdim)}[attr]
+        return {
+            'in_proj_weight': (3 * e, e),
+            'q_proj_weight': (e, e),
+            'k_proj_weight': (e, module.kdim),
+            'v_proj_weight': (e, module.vdim),
+        }[attr]
     ks = module.kernel_size
-    ks = tuple(ks) if isinstance(ks, (tuple, list)) else (ks, ) * 2
+    ks = tuple(ks) if isinstance(ks, (tuple, list)) else (ks,) * 2
     groups = getattr(module, 'groups', 1)
     if kind == 'conv_transpose':
         return (module.in_channels, module.out_channels // groups) + ks
     return (module.out_channels, module.in_channels // groups) + ks
 
 
-def _cannot_interpret(name: str, param: Tensor, module: nn.Module,
-                      expected: Optional[Tuple[int, ...]]) -> ValueError:
-    what = (f'a {type(module).__name__} weight of shape {expected} is expected'
-            if expected else 'an unsharded tensor is expected')
+def _cannot_interpret(
+    name: str, param: Tensor, module: nn.Module, expected: Optional[Tuple[int, ...]]
+) -> ValueError:
+    what = (
+        f'a {type(module).__name__} weight of shape {expected} is expected'
+        if expected
+        else 'an unsharded tensor is expected'
+    )
     return ValueError(
         f'Gradient Centralization cannot interpret parameter {name!r} of '
         f'shape {tuple(param.shape)} ({type(param).__name__}): {what}. '
         'Flattened or sharded parameters (e.g. FSDP flat parameters) are '
         'not supported; attach GC to the unsharded model, or exclude the '
-        "parameter with paramwise_cfg.custom_keys={...: dict(gc=False)}.")
+        'parameter with paramwise_cfg.custom_keys={...: dict(gc=False)}.'
+    )
 
 
-def _paper_layout(name: str, module: nn.Module, kind: str, attr: str,
-                  param: Tensor) -> ChannelLayout:
+def _paper_layout(
+    name: str, module: nn.Module, kind: str, attr: str, param: Tensor
+) -> ChannelLayout:
     expected = _expected_shape(module, kind, attr)
     if _is_unshaped(param) or tuple(param.shape) != expected:
         raise _cannot_interpret(name, param, module, expected)
@@ -172,11 +203,13 @@ def _paper_layout(name: str, module: nn.Module, kind: str, attr: str,
     return ChannelLayout.output_first(param.dim())
 
 
-def select_targets(model: nn.Module,
-                   params: Iterable[Tensor],
-                   layers: str = 'conv_fc',
-                   layout: str = 'paper',
-                   exclude: Iterable[Tensor] = ()) -> GCSelection:
+def select_targets(
+    model: nn.Module,
+    params: Iterable[Tensor],
+    layers: str = 'conv_fc',
+    layout: str = 'paper',
+    exclude: Iterable[Tensor] = (),
+) -> GCSelection:
     """Choose the weights GC acts on.
 
     Args:
@@ -253,8 +286,10 @@ def select_targets(model: nn.Module,
             warnings.warn(
                 f'Gradient Centralization skips {name!r} (shape '
                 f'{tuple(p.shape)}): each output channel has fan-in 1, so GC '
-                'would zero its gradient for ever.', GCFanInOneWarning,
-                stacklevel=3)
+                'would zero its gradient for ever.',
+                GCFanInOneWarning,
+                stacklevel=3,
+            )
             sel.skip('fan-in 1', name)
             continue
         sel.targets.append(GCTarget(name, p, ch_layout, kind))

@@ -13,6 +13,7 @@ image stored 640x480 with orientation 6 loads as 480x640.
 Example:
     >>> w, h = probe_image('data/coco/train2017/000000000009.jpg')  # doctest: +SKIP
 """
+
 import os
 from typing import Tuple
 
@@ -54,6 +55,7 @@ def probe_file(path: str) -> Tuple[int, int, int]:
     if size == 0:
         raise ImageFault('empty-image', 'file is empty (0 bytes)')
     from PIL import Image
+
     with open(path, 'rb') as f:
         try:
             with Image.open(f) as im:
@@ -64,13 +66,16 @@ def probe_file(path: str) -> Tuple[int, int, int]:
         if fmt == 'JPEG':
             f.seek(max(0, size - _JPEG_TAIL))
             if b'\xff\xd9' not in f.read():
-                raise ImageFault('truncated-image',
-                                 f'JPEG is truncated ({size} bytes, no end-of-image marker)')
+                raise ImageFault(
+                    'truncated-image', f'JPEG is truncated ({size} bytes, no end-of-image marker)'
+                )
             return w, h, orientation if orientation in range(1, 9) else 1
         if fmt == 'PNG':
             f.seek(max(0, size - len(_PNG_END)))
             if f.read() != _PNG_END:
-                raise ImageFault('truncated-image', f'PNG is truncated ({size} bytes, no IEND chunk)')
+                raise ImageFault(
+                    'truncated-image', f'PNG is truncated ({size} bytes, no IEND chunk)'
+                )
             return w, h, 1
     return _decode_size(path)
 
@@ -79,6 +84,7 @@ def _decode_size(path: str) -> Tuple[int, int, int]:
     """Decode in full as the loader does (OpenCV, colour, EXIF applied)."""
     import cv2
     import numpy as np
+
     img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ImageFault('unreadable-image', 'not an image OpenCV can decode')

@@ -2,15 +2,26 @@
 """GC against its baseline over several training seeds: mean ± std per arm,
 a test of whether the difference exceeds seed-to-seed noise, and AP curves
 with a band per arm."""
+
 import math
 import os.path as osp
 from typing import Dict, List, Mapping, Sequence
 
 from ..utils.errors import UserError
-from .visualize import TASK_LABELS, ap_by_iteration
+from .visualize import TASK_LABELS, ap_by_iteration, pyplot
 
-__all__ = ['final_ap', 'summarize', 'verdict', 'verdict_line', 'to_markdown',
-           'plot_bands', 'OUTPUT_FILES', 'OWNER_KEYS', 'run_dir', 'arms_runs']
+__all__ = [
+    'final_ap',
+    'summarize',
+    'verdict',
+    'verdict_line',
+    'to_markdown',
+    'plot_bands',
+    'OUTPUT_FILES',
+    'OWNER_KEYS',
+    'run_dir',
+    'arms_runs',
+]
 
 #: What tools/compare_seeds.py writes into its --out folder (beside the runs);
 #: summary.json (an object with these keys) marks an earlier comparison's.
@@ -18,9 +29,38 @@ OUTPUT_FILES = ('summary.md', 'summary.json', 'ap_bands.png')
 OWNER_KEYS = ('arms', 'tests')
 
 # two-sided 95 % quantiles of Student's t, by degrees of freedom (1..30)
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def _t975(df: float) -> float:
@@ -41,8 +81,10 @@ def final_ap(work_dir: str) -> Dict[str, float]:
     """The last evaluation's box and mask AP of a run."""
     curves = ap_by_iteration(work_dir)
     if not curves:
-        raise UserError(f'{work_dir}: no COCO evaluation in its logs (an evaluation whose '
-                        'predictions were all below test_cfg.rcnn.score_thr logs none)')
+        raise UserError(
+            f'{work_dir}: no COCO evaluation in its logs (an evaluation whose '
+            'predictions were all below test_cfg.rcnn.score_thr logs none)'
+        )
     return {task: ys[-1] for task, (_, ys) in curves.items()}
 
 
@@ -50,18 +92,25 @@ def verdict(a: Sequence[float], b: Sequence[float]) -> dict:
     """Welch's t-test of ``mean(b) - mean(a)`` (unequal variances, no
     pairing assumed) at the two-sided 5 % level."""
     (ma, sa), (mb, sb) = _mean_std(a), _mean_std(b)
-    va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
+    va, vb = sa**2 / len(a), sb**2 / len(b)
     se = math.sqrt(va + vb)
     delta = mb - ma
     if se == 0:
-        return dict(delta=delta, se=0.0, t=math.inf if delta else 0.0, df=None,
-                    t_crit=None, significant=delta != 0)
+        return dict(
+            delta=delta,
+            se=0.0,
+            t=math.inf if delta else 0.0,
+            df=None,
+            t_crit=None,
+            significant=delta != 0,
+        )
     # Welch-Satterthwaite degrees of freedom
-    den = sum(v ** 2 / (n - 1) for v, n in ((va, len(a)), (vb, len(b))) if n > 1)
+    den = sum(v**2 / (n - 1) for v, n in ((va, len(a)), (vb, len(b))) if n > 1)
     df = (va + vb) ** 2 / den if den else math.inf
     t_crit = _t975(df)
-    return dict(delta=delta, se=se, t=delta / se, df=df, t_crit=t_crit,
-                significant=abs(delta / se) > t_crit)
+    return dict(
+        delta=delta, se=se, t=delta / se, df=df, t_crit=t_crit, significant=abs(delta / se) > t_crit
+    )
 
 
 def summarize(runs: Mapping[str, Mapping[int, str]]) -> dict:
@@ -87,7 +136,8 @@ def summarize(runs: Mapping[str, Mapping[int, str]]) -> dict:
         if all(task in arms[a]['stats'] for a in ('baseline', 'gc')):
             tests[task] = verdict(
                 [v[task] for v in arms['baseline']['per_seed'].values()],
-                [v[task] for v in arms['gc']['per_seed'].values()])
+                [v[task] for v in arms['gc']['per_seed'].values()],
+            )
     return dict(arms=arms, tests=tests)
 
 
@@ -96,24 +146,33 @@ def verdict_line(summary: dict) -> str:
     parts = []
     for task, t in summary['tests'].items():
         word = 'exceeds' if t['significant'] else 'does not exceed'
-        parts.append(f'{TASK_LABELS[task]} {t["delta"]:+.3f} {word} seed-to-seed noise '
-                     f'(Welch t = {t["t"]:.2f}, 95 % threshold {t["t_crit"] or 0:.2f})')
+        parts.append(
+            f'{TASK_LABELS[task]} {t["delta"]:+.3f} {word} seed-to-seed noise '
+            f'(Welch t = {t["t"]:.2f}, 95 % threshold {t["t_crit"] or 0:.2f})'
+        )
     return 'Verdict, GC minus baseline: ' + '; '.join(parts) + '.'
 
 
 def to_markdown(summary: dict, title: str) -> str:
     arms = summary['arms']
     seeds = sorted({s for a in arms.values() for s in a['per_seed']})
-    lines = [f'### {title}', '',
-             '| arm | box AP (mean ± std) | mask AP (mean ± std) | ' +
-             ' | '.join(f'seed {s} box / mask' for s in seeds) + ' |',
-             '|---|---|---|' + '---|' * len(seeds)]
+    lines = [
+        f'### {title}',
+        '',
+        '| arm | box AP (mean ± std) | mask AP (mean ± std) | '
+        + ' | '.join(f'seed {s} box / mask' for s in seeds)
+        + ' |',
+        '|---|---|---|' + '---|' * len(seeds),
+    ]
     for arm, name in (('baseline', 'baseline'), ('gc', 'GC')):
         st, ps = arms[arm]['stats'], arms[arm]['per_seed']
-        cells = [f'{st[t]["mean"]:.3f} ± {st[t]["std"]:.3f}' if t in st else '-'
-                 for t in TASK_LABELS]
-        cells += [' / '.join(f'{ps[s][t]:.3f}' for t in TASK_LABELS if t in ps[s])
-                  if s in ps else '-' for s in seeds]
+        cells = [
+            f'{st[t]["mean"]:.3f} ± {st[t]["std"]:.3f}' if t in st else '-' for t in TASK_LABELS
+        ]
+        cells += [
+            ' / '.join(f'{ps[s][t]:.3f}' for t in TASK_LABELS if t in ps[s]) if s in ps else '-'
+            for s in seeds
+        ]
         lines.append(f'| {name} (n={len(ps)}) | ' + ' | '.join(cells) + ' |')
     lines += ['', verdict_line(summary), '']
     return '\n'.join(lines)
@@ -122,9 +181,8 @@ def to_markdown(summary: dict, title: str) -> str:
 def plot_bands(runs: Mapping[str, Mapping[int, str]], out_file: str) -> str:
     """AP against iteration, mean over seeds with a ± std band, per arm;
     box AP left, mask AP right."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for arm, colour in (('baseline', 'tab:blue'), ('gc', 'tab:red')):
         curves = [ap_by_iteration(wd) for wd in runs[arm].values()]
@@ -136,10 +194,20 @@ def plot_bands(runs: Mapping[str, Mapping[int, str]], out_file: str) -> str:
             n = min(len(s[0]) for s in series)
             stats = [_mean_std([s[1][i] for s in series]) for i in range(n)]
             mean = [m for m, _ in stats]
-            ax.plot(iters[:n], mean, '-o', color=colour,
-                    label=f'{"GC" if arm == "gc" else "baseline"} (n={len(series)})')
-            ax.fill_between(iters[:n], [m - s for m, s in stats], [m + s for m, s in stats],
-                            color=colour, alpha=0.2)
+            ax.plot(
+                iters[:n],
+                mean,
+                '-o',
+                color=colour,
+                label=f'{"GC" if arm == "gc" else "baseline"} (n={len(series)})',
+            )
+            ax.fill_between(
+                iters[:n],
+                [m - s for m, s in stats],
+                [m + s for m, s in stats],
+                color=colour,
+                alpha=0.2,
+            )
     for ax, task in zip(axes, TASK_LABELS):
         ax.set(xlabel='training iteration', title=f'{TASK_LABELS[task]}: mean ± std over seeds')
         ax.grid(alpha=0.3)

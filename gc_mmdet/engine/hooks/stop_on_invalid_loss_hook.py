@@ -15,13 +15,15 @@ saved stays the one to resume from.
 
     custom_hooks = [dict(type='StopOnInvalidLossHook', interval=1)]
 """
-from typing import Any, Optional
+
+from typing import Optional
 
 import torch
 from mmdet.engine.hooks import CheckInvalidLossHook
 from mmengine.registry import HOOKS
+from mmengine.runner import Runner
 
-from ..utils.errors import UserError
+from ...utils.errors import UserError
 
 
 class TrainingDiverged(UserError):
@@ -40,20 +42,26 @@ class StopOnInvalidLossHook(CheckInvalidLossHook):
     def __init__(self, interval: int = 1) -> None:
         super().__init__(interval=interval)
 
-    def after_train_iter(self,
-                         runner: Any,
-                         batch_idx: int,
-                         data_batch: Optional[dict] = None,
-                         outputs: Optional[dict] = None) -> None:
+    def after_train_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: Optional[dict] = None,
+        outputs: Optional[dict] = None,
+    ) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
         loss = outputs['loss']
         if torch.isfinite(loss).all():
             return
-        bad = ', '.join(f'{k}={float(v.detach())}' for k, v in outputs.items()
-                        if torch.is_tensor(v) and not torch.isfinite(v).all())
+        bad = ', '.join(
+            f'{k}={float(v.detach())}'
+            for k, v in outputs.items()
+            if torch.is_tensor(v) and not torch.isfinite(v).all()
+        )
         raise TrainingDiverged(
             f'training diverged at iteration {runner.iter + 1} '
             f'(epoch {runner.epoch + 1}): {bad}. Lower optim_wrapper.optimizer.lr, '
             'lengthen the warm-up or set optim_wrapper.clip_grad; checkpoints '
-            f'already in {runner.work_dir} are unchanged (resume with --resume).')
+            f'already in {runner.work_dir} are unchanged (resume with --resume).'
+        )

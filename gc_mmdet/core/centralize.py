@@ -14,9 +14,10 @@ Where the entries of ``w_i`` lie in the tensor depends on the layer:
   ``j`` of group ``k`` is ``W[k*in/groups:(k+1)*in/groups, j]``.
 
 A :class:`ChannelLayout` says which dimensions hold one output channel's
-fan-in; it is derived once per weight (see :mod:`gc_mmdet.gc.selection`) so
+fan-in; it is derived once per weight (see :mod:`gc_mmdet.core.selection`) so
 that each step only runs the reductions.
 """
+
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -55,12 +56,11 @@ class ChannelLayout:
     def transposed(cls, ndim: int, groups: int = 1) -> 'ChannelLayout':
         """Layout of ConvTranspose weights ``(in, out/groups, *kernel)``."""
         if ndim < 3:
-            raise ValueError(
-                f'a transposed convolution weight has ndim >= 3, got {ndim}')
+            raise ValueError(f'a transposed convolution weight has ndim >= 3, got {ndim}')
         if groups == 1:
-            return cls((0, ) + tuple(range(2, ndim)))
+            return cls((0,) + tuple(range(2, ndim)))
         # after unflatten: (groups, in/groups, out/groups, *kernel)
-        return cls((1, ) + tuple(range(3, ndim + 1)), groups)
+        return cls((1,) + tuple(range(3, ndim + 1)), groups)
 
     def view(self, tensor: Tensor) -> Tensor:
         """A view of ``tensor`` in which :attr:`reduce_dims` apply."""
@@ -84,10 +84,12 @@ def channel_mean(tensor: Tensor, layout: ChannelLayout) -> Tensor:
     return layout.view(tensor).mean(layout.reduce_dims, keepdim=True)
 
 
-def centralize_(grad: Tensor,
-                layout: Optional[ChannelLayout] = None,
-                weight: Optional[Tensor] = None,
-                weight_decay: float = 0.0) -> Tensor:
+def centralize_(
+    grad: Tensor,
+    layout: Optional[ChannelLayout] = None,
+    weight: Optional[Tensor] = None,
+    weight_decay: float = 0.0,
+) -> Tensor:
     """Apply Φ_GC to ``grad`` in place and return it.
 
     With ``weight`` and a non-zero ``weight_decay`` λ, the result is the one
@@ -128,15 +130,20 @@ class RowMean:
         key = (fan_in, like.dtype, like.device)
         v = self._vectors.get(key)
         if v is None:
-            v = self._vectors[key] = torch.full((fan_in, ), 1.0 / fan_in,
-                                                dtype=like.dtype, device=like.device)
+            v = self._vectors[key] = torch.full(
+                (fan_in,), 1.0 / fan_in, dtype=like.dtype, device=like.device
+            )
         return v
 
     def centralize_(self, grad: Tensor, layout: ChannelLayout) -> Tensor:
         """:func:`centralize_` without weight decay, through a GEMV when the
         layout and memory allow it."""
-        if (layout.groups == 1 and layout.reduce_dims == tuple(range(1, grad.dim()))
-                and grad.is_contiguous() and grad.dtype in (torch.float32, torch.float64)):
+        if (
+            layout.groups == 1
+            and layout.reduce_dims == tuple(range(1, grad.dim()))
+            and grad.is_contiguous()
+            and grad.dtype in (torch.float32, torch.float64)
+        ):
             rows = grad.view(grad.shape[0], -1)
             rows.sub_(torch.mv(rows, self.vector(rows.shape[1], rows)).unsqueeze(1))
             return grad

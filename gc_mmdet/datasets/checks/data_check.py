@@ -9,19 +9,22 @@ size) as a run that trains on wrong data without a word.
 images it lists (generating the synthetic data set first where configured),
 prints warnings and a one-line summary per file, and raises one
 :class:`UserError` listing every error, one line each (see
-:mod:`gc_mmdet.utils.coco_check` for the rules).
+:mod:`gc_mmdet.datasets.checks.coco_check` for the rules).
 
 Example:
     >>> cfg = Config.fromfile('configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py')
     >>> check_datasets(cfg)  # doctest: +SKIP
 """
+
 import json
 import os.path as osp
 import sys
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
+from ...utils.errors import UserError
+from ..synthetic import ensure_synthetic_coco
+from ..synthetic_coco_dataset import SyntheticCocoDataset
 from .coco_check import Findings, check_coco_contents, training_split_summary
-from .errors import UserError
 
 __all__ = ['check_datasets', 'check_coco_file', 'check_data_report']
 
@@ -57,13 +60,13 @@ def _dataset_class(ds_type: Any) -> Any:
     if not isinstance(ds_type, str):
         return None
     from mmdet.registry import DATASETS
+
     return DATASETS.get(ds_type)
 
 
 def _is_synthetic_type(ds_type: Any) -> bool:
     """Whether a dataset ``type`` (registry name, scoped name or class) is
     :class:`~gc_mmdet.datasets.SyntheticCocoDataset` or a subclass."""
-    from ..datasets import SyntheticCocoDataset
     cls = _dataset_class(ds_type)
     return isinstance(cls, type) and issubclass(cls, SyntheticCocoDataset)
 
@@ -99,8 +102,9 @@ def _pipeline_facts(pipeline: Any) -> tuple:
     return need_masks, orientation
 
 
-def _load_coco_json(ann_file: str, classes: Optional[List[str]] = None,
-                    default_classes: str = '') -> dict:
+def _load_coco_json(
+    ann_file: str, classes: Optional[List[str]] = None, default_classes: str = ''
+) -> dict:
     """The parsed file, after the checks of its outline (one error each)."""
     if not osp.isfile(ann_file):
         raise UserError(f'annotation file {ann_file}: no such file')
@@ -110,8 +114,10 @@ def _load_coco_json(ann_file: str, classes: Optional[List[str]] = None,
     except (ValueError, UnicodeDecodeError) as e:
         raise UserError(f'annotation file {ann_file} is not valid JSON: {e}') from e
     if not isinstance(data, dict):
-        raise UserError(f'annotation file {ann_file}: expected a JSON object '
-                        'with images, annotations and categories')
+        raise UserError(
+            f'annotation file {ann_file}: expected a JSON object '
+            'with images, annotations and categories'
+        )
     missing = [k for k in ('images', 'annotations', 'categories') if k not in data]
     if missing:
         raise UserError(f'annotation file {ann_file}: missing key(s) {missing}')
@@ -127,20 +133,28 @@ def _load_coco_json(ann_file: str, classes: Optional[List[str]] = None,
         if left_out:
             raise UserError(
                 f'annotation file {ann_file}: {default_classes} has no metainfo.classes, so '
-                f'it keeps only its type\'s {len(classes)} class names, and the file\'s '
+                f"it keeps only its type's {len(classes)} class names, and the file's "
                 f'categories {_names(left_out)} are not among them; set '
-                'metainfo=dict(classes=(...)) to the category names to train on')
+                'metainfo=dict(classes=(...)) to the category names to train on'
+            )
     elif classes:
         unknown = [c for c in classes if c not in names]
         if unknown:
-            raise UserError(f'annotation file {ann_file}: classes {_names(unknown)} of '
-                            f'the config are not among its categories {_names(sorted(names, key=str))}')
+            raise UserError(
+                f'annotation file {ann_file}: classes {_names(unknown)} of '
+                f'the config are not among its categories {_names(sorted(names, key=str))}'
+            )
     return data
 
 
-def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
-                    classes: Optional[List[str]] = None, need_masks: bool = False,
-                    findings: Optional[Findings] = None, **kwargs) -> dict:
+def check_coco_file(
+    ann_file: str,
+    img_dir: Optional[str] = None,
+    classes: Optional[List[str]] = None,
+    need_masks: bool = False,
+    findings: Optional[Findings] = None,
+    **kwargs,
+) -> dict:
     """Check one COCO annotation file, its contents and (if ``img_dir``) its
     images. Without ``findings``, raises :class:`UserError` listing every
     error.
@@ -151,21 +165,21 @@ def check_coco_file(ann_file: str, img_dir: Optional[str] = None,
     own = findings is None
     findings = findings if findings is not None else Findings()
     data = _load_coco_json(ann_file, classes)
-    check_coco_contents(ann_file, data, findings, img_dir=img_dir, need_masks=need_masks,
-                        **kwargs)
+    check_coco_contents(ann_file, data, findings, img_dir=img_dir, need_masks=need_masks, **kwargs)
     if own and findings.has_errors:
         raise UserError('\n'.join(findings.error_lines()))
     return data
 
 
-def check_data_report(cfg: Any,
-                      loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
-                      evaluators: Sequence[str] = ('val_evaluator', )) -> Findings:
+def check_data_report(
+    cfg: Any,
+    loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+    evaluators: Sequence[str] = ('val_evaluator',),
+) -> Findings:
     """Check the data sets of ``loaders`` and the annotation files of
     ``evaluators`` in ``cfg``; every fault found goes into the result, and a
     summary line per file into its ``info``. Faults in a file's outline (not
     JSON, no categories, ...) raise :class:`UserError` at once."""
-    from ..datasets import ensure_synthetic_coco
     findings = Findings()
     done = set()
     for key in loaders:
@@ -182,7 +196,8 @@ def check_data_report(cfg: Any,
                         f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
                         'To train on your own data, drop the inherited key by '
                         'writing the dataset dict with _delete_=True (see '
-                        'docs/own_data.md)')
+                        'docs/own_data.md)'
+                    )
                 if ds['synthetic'] is not None:
                     ensure_synthetic_coco(root or '.', **ds['synthetic'])
             ann = ds.get('ann_file')
@@ -197,13 +212,22 @@ def check_data_report(cfg: Any,
                 continue
             done.add((osp.abspath(ann), osp.abspath(img_dir), need_masks))
             data = _load_coco_json(ann, classes, f'{key}.dataset' if default else '')
-            checked = check_coco_contents(ann, data, findings, img_dir=img_dir,
-                                          need_masks=need_masks, apply_orientation=orientation)
+            checked = check_coco_contents(
+                ann,
+                data,
+                findings,
+                img_dir=img_dir,
+                need_masks=need_masks,
+                apply_orientation=orientation,
+            )
             if ds.get('test_mode'):
                 findings.info.append(f'{ann}: {len(checked["images"])} images')
             else:
-                findings.info.append(training_split_summary(
-                    ann, checked, data, classes, ds.get('filter_cfg'), findings))
+                findings.info.append(
+                    training_split_summary(
+                        ann, checked, data, classes, ds.get('filter_cfg'), findings
+                    )
+                )
     for key in evaluators:
         evs = cfg.get(key)
         for ev in evs if isinstance(evs, (list, tuple)) else [evs]:
@@ -221,10 +245,12 @@ def check_data_report(cfg: Any,
     return findings
 
 
-def check_datasets(cfg: Any,
-                   loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
-                   evaluators: Sequence[str] = ('val_evaluator', ),
-                   verbose: bool = True) -> Findings:
+def check_datasets(
+    cfg: Any,
+    loaders: Sequence[str] = ('train_dataloader', 'val_dataloader'),
+    evaluators: Sequence[str] = ('val_evaluator',),
+    verbose: bool = True,
+) -> Findings:
     """Check the data of ``cfg`` (training: train and val; testing: test);
     print the summary (stdout) and warnings (stderr); raise
     :class:`UserError` with one line per error (the first few of each kind
@@ -244,8 +270,9 @@ SKIP_LOG = 'skipped_samples.txt'
 _DATA_CHECK_KEYS = {'on_load_error': ('stop', 'skip')}
 
 
-def use_guarded_loading(cfg: Any, loaders: Sequence[str] = (
-        'train_dataloader', 'val_dataloader', 'test_dataloader')) -> Optional[str]:
+def use_guarded_loading(
+    cfg: Any, loaders: Sequence[str] = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+) -> Optional[str]:
     """Put ``GuardedLoadImageFromFile`` in place of every
     ``LoadImageFromFile`` of the loaders' pipelines, so that an image that
     fails to load mid-run is named (config key ``data_check.on_load_error``:
@@ -258,11 +285,13 @@ def use_guarded_loading(cfg: Any, loaders: Sequence[str] = (
     options = dict(cfg.get('data_check') or {})
     for key, value in options.items():
         if key not in _DATA_CHECK_KEYS:
-            raise UserError(f'data_check.{key}: unknown key; the keys are '
-                            f'{sorted(_DATA_CHECK_KEYS)}')
+            raise UserError(
+                f'data_check.{key}: unknown key; the keys are {sorted(_DATA_CHECK_KEYS)}'
+            )
         if value not in _DATA_CHECK_KEYS[key]:
-            raise UserError(f'data_check.{key}={value!r}: must be one of '
-                            f'{list(_DATA_CHECK_KEYS[key])}')
+            raise UserError(
+                f'data_check.{key}={value!r}: must be one of {list(_DATA_CHECK_KEYS[key])}'
+            )
     skip = options.get('on_load_error', 'stop') == 'skip'
     skip_log = osp.join(cfg.work_dir, SKIP_LOG) if skip else None
     for key in loaders:

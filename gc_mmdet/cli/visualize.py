@@ -2,8 +2,9 @@
 """Pictures of a training run: its AP over iterations, and a detector's
 masks and boxes on val images beside the ground truth (mmdet's
 ``DetLocalVisualizer``)."""
+
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,27 +28,43 @@ def ap_by_iteration(work_dir: str) -> Dict[str, Tuple[List[int], List[float]]]:
             epoch_end[r['epoch']] = max(epoch_end.get(r['epoch'], 0), r['iter'])
     curves = {}
     for task in TASK_LABELS:
-        pts = [(epoch_end.get(r['step'], r['step']), r[f'coco/{task}_mAP'])
-               for r in val_records(records) if f'coco/{task}_mAP' in r]
+        pts = [
+            (epoch_end.get(r['step'], r['step']), r[f'coco/{task}_mAP'])
+            for r in val_records(records)
+            if f'coco/{task}_mAP' in r
+        ]
         if pts:
             curves[task] = ([p[0] for p in pts], [p[1] for p in pts])
     return curves
 
 
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` drawing to files (the Agg backend: no display)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_ap_curve(work_dir: str, out_file: str, title: str = 'COCO AP on the val split') -> str:
     """Plot box and mask AP against the training iteration; returns
     ``out_file``."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+
     curves = ap_by_iteration(work_dir)
     if not curves:
         raise FileNotFoundError(f'{work_dir}: no evaluation found in */vis_data/scalars.json')
     fig, ax = plt.subplots(figsize=(6, 4))
     for task, (xs, ys) in curves.items():
         ax.plot(xs, ys, '-o', label=TASK_LABELS[task])
-        ax.annotate(f'{ys[-1]:.3f}', (xs[-1], ys[-1]), textcoords='offset points',
-                    xytext=(-10, 8 if task == 'segm' else -14))
+        ax.annotate(
+            f'{ys[-1]:.3f}',
+            (xs[-1], ys[-1]),
+            textcoords='offset points',
+            xytext=(-10, 8 if task == 'segm' else -14),
+        )
     ax.set(xlabel='training iteration', ylabel='COCO AP', title=title, ylim=(0, 1))
     ax.grid(alpha=0.3)
     ax.legend(loc='lower right')
@@ -63,15 +80,31 @@ def _gt_sample(coco, img_id: int, cat2label: Dict[int, int], scale: int):
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
-    anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
-            if not a.get('iscrowd') and a['category_id'] in cat2label]
+
+    anns = [
+        a
+        for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+        if not a.get('iscrowd') and a['category_id'] in cat2label
+    ]
     info = coco.loadImgs([img_id])[0]
     h, w = info['height'] * scale, info['width'] * scale
     masks = [np.kron(coco.annToMask(a), np.ones((scale, scale), np.uint8)) for a in anns]
     gt = InstanceData()
-    gt.bboxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                               a['bbox'][1] + a['bbox'][3]] for a in anns],
-                             dtype=torch.float32).reshape(-1, 4) * scale
+    gt.bboxes = (
+        torch.tensor(
+            [
+                [
+                    a['bbox'][0],
+                    a['bbox'][1],
+                    a['bbox'][0] + a['bbox'][2],
+                    a['bbox'][1] + a['bbox'][3],
+                ]
+                for a in anns
+            ],
+            dtype=torch.float32,
+        ).reshape(-1, 4)
+        * scale
+    )
     gt.labels = torch.tensor([cat2label[a['category_id']] for a in anns], dtype=torch.long)
     gt.masks = BitmapMasks(np.stack(masks) if masks else np.zeros((0, h, w), np.uint8), h, w)
     sample = DetDataSample()
@@ -79,9 +112,15 @@ def _gt_sample(coco, img_id: int, cat2label: Dict[int, int], scale: int):
     return sample
 
 
-def draw_predictions(config: str, checkpoint: str, out_file: str,
-                     num_images: int = 4, score_thr: float = 0.5,
-                     scale: int = 3, cfg_options: Optional[dict] = None) -> str:
+def draw_predictions(
+    config: str,
+    checkpoint: str,
+    out_file: str,
+    num_images: int = 4,
+    score_thr: float = 0.5,
+    scale: int = 3,
+    cfg_options: Optional[dict] = None,
+) -> str:
     """Draw the ground truth (left) and the detector's masks, boxes and
     scores (right) on the first ``num_images`` images of the config's val
     split, one row each, into ``out_file``.
@@ -100,21 +139,27 @@ def draw_predictions(config: str, checkpoint: str, out_file: str,
     from pycocotools.coco import COCO
 
     import gc_mmdet  # noqa: F401  (registers the synthetic data set type)
+
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     ds = cfg.val_dataloader.dataset
     # inference needs only the image: drop the loading of annotations
     cfg.test_dataloader.dataset.pipeline = [
-        t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
+        t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations'
+    ]
     model = init_detector(cfg, checkpoint, device='cpu')
     classes = model.dataset_meta['classes']
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(osp.join(ds.data_root, ds.ann_file))
-    cat2label = {c['id']: classes.index(c['name'])
-                 for c in coco.loadCats(coco.getCatIds()) if c['name'] in classes}
-    visualizer = VISUALIZERS.build(dict(type='DetLocalVisualizer',
-                                        name=f'gc_mmdet_demo_{id(model)}'))
+    cat2label = {
+        c['id']: classes.index(c['name'])
+        for c in coco.loadCats(coco.getCatIds())
+        if c['name'] in classes
+    }
+    visualizer = VISUALIZERS.build(
+        dict(type='DetLocalVisualizer', name=f'gc_mmdet_demo_{id(model)}')
+    )
     visualizer.dataset_meta = model.dataset_meta
     rows = []
     for img_id in sorted(coco.getImgIds())[:num_images]:
@@ -124,17 +169,25 @@ def draw_predictions(config: str, checkpoint: str, out_file: str,
         result = inference_detector(model, big)
         sample = _gt_sample(coco, img_id, cat2label, scale)
         sample.pred_instances = result.pred_instances
-        visualizer.add_datasample(info['file_name'], big[..., ::-1], data_sample=sample,
-                                  draw_gt=True, draw_pred=True, show=False,
-                                  pred_score_thr=score_thr)
+        visualizer.add_datasample(
+            info['file_name'],
+            big[..., ::-1],
+            data_sample=sample,
+            draw_gt=True,
+            draw_pred=True,
+            show=False,
+            pred_score_thr=score_thr,
+        )
         rows.append(visualizer.get_image())
     width = max(r.shape[1] for r in rows)
     header = np.full((36, width, 3), 255, np.uint8)
     for x, text in ((0, 'ground truth'), (width // 2, f'prediction (score >= {score_thr:g})')):
-        cv2.putText(header, text, (x + 8, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2,
-                    cv2.LINE_AA)
-    canvas = np.concatenate([header] + [
-        np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255)
-        for r in rows])
+        cv2.putText(
+            header, text, (x + 8, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA
+        )
+    canvas = np.concatenate(
+        [header]
+        + [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    )
     cv2.imwrite(out_file, canvas[..., ::-1])
     return out_file

@@ -26,13 +26,15 @@ resuming: :func:`gc_mmdet.utils.checkpoints.find_resumable_checkpoint`.
 
     default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook', interval=1))
 """
+
 from typing import Any, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
+from mmengine.runner import Runner
 
-from ..utils.atomic_files import ATOMIC_BACKEND
+from ...utils.atomic_files import ATOMIC_BACKEND
 
 __all__ = ['SafeCheckpointHook']
 
@@ -54,7 +56,7 @@ class SafeCheckpointHook(CheckpointHook):
             backend_args = dict(backend=ATOMIC_BACKEND)
         super().__init__(*args, backend_args=backend_args, **kwargs)
 
-    def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict) -> None:
+    def _save_checkpoint_with_step(self, runner: Runner, step: int, meta: dict) -> None:
         keep = self.max_keep_ckpts
         stale = self._keep(runner, step) if keep > 0 else None
         self.max_keep_ckpts = -1
@@ -65,7 +67,7 @@ class SafeCheckpointHook(CheckpointHook):
         if stale is not None and is_main_process():
             self._remove(stale)
 
-    def _keep(self, runner: Any, step: int) -> Optional[int]:
+    def _keep(self, runner: Runner, step: int) -> Optional[int]:
         """Record ``step`` among the kept checkpoints before the save (so
         that the checkpoint itself holds the record, as with mmengine) and
         return the step whose checkpoint falls out, to be deleted after."""

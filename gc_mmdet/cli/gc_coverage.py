@@ -9,35 +9,41 @@ gradient, or any optimizer with ``location='update'``. Adam-type optimizers
 with GC on the gradient rescale it per element afterwards, so the weight
 change is no longer zero-mean and the constraint does not hold.
 """
+
 import logging
 import os.path as osp
-from collections import Counter
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from ..gc.selection import SKIP_OTHER, GCSelection
+from ..core.attach import ADAPTIVE_OPTIMIZERS
+from ..core.selection import SKIP_OTHER, GCSelection
 from ..utils.errors import UserError
 
-__all__ = ['resolve_config', 'load_with_gc', 'build_selection', 'coverage_table',
-           'channel_drift', 'verify_checkpoints', 'FLOAT_ATOL']
+__all__ = [
+    'read_config',
+    'load_with_gc',
+    'build_selection',
+    'coverage_table',
+    'channel_drift',
+    'verify_checkpoints',
+    'FLOAT_ATOL',
+]
 
-#: optimizers that rescale the gradient per element: GC goes on the update
-_ADAPTIVE = ('Adam', 'AdamW', 'NAdam', 'RAdam', 'Adamax', 'Adagrad', 'RMSprop',
-             'Adadelta', 'Lion')
 
+def read_config(path: str) -> Any:
+    """A config from a file path or a package name such as ``mmdet::...``
+    (mmengine's :func:`~mmengine.hub.get_config`)."""
+    from mmengine.config import Config
+    from mmengine.hub import get_config
 
-def resolve_config(path: str) -> str:
-    """A config file path from a path or an ``mmdet::`` name."""
-    if path.startswith('mmdet::'):
-        import mmdet
-        full = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', path[len('mmdet::'):])
-    else:
-        full = path
-    if not osp.isfile(full):
-        raise UserError(f'config {path}: no such file' +
-                        (f' ({full})' if full != path else ''))
-    return full
+    try:
+        with warnings.catch_warnings():  # mmengine.hub imports pkg_resources
+            warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
+            return get_config(path) if '::' in path else Config.fromfile(path)
+    except FileNotFoundError:
+        raise UserError(f'config {path}: no such file') from None
 
 
 def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Optional[dict]]:
@@ -49,18 +55,20 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
         already uses GC).
     """
     import gc_mmdet  # noqa: F401  (registers the constructor)
-    from mmengine.config import Config
-    cfg = Config.fromfile(resolve_config(path))
+
+    cfg = read_config(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     ow = cfg.optim_wrapper
     if ow.get('constructor') == 'GCOptimWrapperConstructor':
         return cfg, None
     if ow.get('constructor') is not None:
-        raise UserError(f'{path}: optim_wrapper.constructor={ow.constructor!r}; '
-                        'GC needs GCOptimWrapperConstructor')
+        raise UserError(
+            f'{path}: optim_wrapper.constructor={ow.constructor!r}; '
+            'GC needs GCOptimWrapperConstructor'
+        )
     opt_type = str(ow.optimizer.get('type', ''))
-    added = dict(location='update' if opt_type.split('.')[-1] in _ADAPTIVE else 'grad')
+    added = dict(location='update' if opt_type.split('.')[-1] in ADAPTIVE_OPTIMIZERS else 'grad')
     ow.constructor, ow.gc_cfg = 'GCOptimWrapperConstructor', added
     return cfg, added
 
@@ -69,12 +77,13 @@ def build_selection(cfg: Any) -> Tuple[torch.nn.Module, Any]:
     """Build the model (no pretrained weights) and its optimizer wrapper
     through the config's constructor; returns the model and the wrapper
     (its ``gc_handle`` holds the selection)."""
+    from mmdet.registry import MODELS
     from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
-    from mmdet.registry import MODELS
 
     from ..utils.pretrained import without_pretrained
+
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.ERROR)  # paramwise_cfg logs a line per parameter
@@ -91,19 +100,19 @@ def coverage_table(selection: GCSelection, model: torch.nn.Module) -> str:
     """Covered tensors and parameters by kind, skipped ones by reason."""
     params = dict(model.named_parameters())
     lines = ['| | tensors | parameters |', '|---|---|---|']
-    tensors, numels = Counter(), Counter()
-    for t in selection.targets:
-        tensors[t.kind] += 1
-        numels[t.kind] += t.param.numel()
-    for kind in sorted(tensors):
-        lines.append(f'| GC: {kind} | {tensors[kind]} | {numels[kind]:,} |')
-    lines.append(f'| **GC total** | {sum(tensors.values())} | {sum(numels.values()):,} |')
+    counts = selection.counts_by_kind()
+    for kind, (n, numel) in counts.items():
+        lines.append(f'| GC: {kind} | {n} | {numel:,} |')
+    total = [sum(c[i] for c in counts.values()) for i in (0, 1)]
+    lines.append(f'| **GC total** | {total[0]} | {total[1]:,} |')
     for reason, names in selection.skipped.items():
         n = sum(params[x].numel() for x in names if x in params)
         lines.append(f'| skipped: {reason} | {len(names)} | {n:,} |')
     if selection.skipped.get(SKIP_OTHER):
-        lines += ['', 'Not centralized, not a known layer: '
-                  + ', '.join(selection.skipped[SKIP_OTHER])]
+        lines += [
+            '',
+            'Not centralized, not a known layer: ' + ', '.join(selection.skipped[SKIP_OTHER]),
+        ]
     return '\n'.join(lines)
 
 
@@ -119,8 +128,7 @@ def _state_dict(path: str) -> Dict[str, torch.Tensor]:
 FLOAT_ATOL = 1e-6
 
 
-def channel_drift(layout, before: torch.Tensor, after: torch.Tensor,
-                  tol: float = 1e-3) -> dict:
+def channel_drift(layout, before: torch.Tensor, after: torch.Tensor, tol: float = 1e-3) -> dict:
     """How far a weight's output-channel means moved between two versions.
 
     ``drift`` is the largest change of an output channel's mean, ``moved``
@@ -129,17 +137,23 @@ def channel_drift(layout, before: torch.Tensor, after: torch.Tensor,
     the means move with the weights (``drift / moved`` ~0.01-1); with it
     only float rounding moves them.
     """
-    from ..gc.centralize import channel_mean
+    from ..core.centralize import channel_mean
+
     wa, wb = before.detach().double(), after.detach().double()
     drift = (channel_mean(wb, layout) - channel_mean(wa, layout)).abs().max().item()
     moved = layout.view(wb - wa).pow(2).mean(layout.reduce_dims).sqrt().max().item()
     scale = max(wa.abs().max().item(), wb.abs().max().item())
-    return dict(drift=drift, moved=moved, ratio=drift / moved if moved > 0 else float('inf'),
-                holds=moved > 0 and drift <= tol * moved + FLOAT_ATOL * scale)
+    return dict(
+        drift=drift,
+        moved=moved,
+        ratio=drift / moved if moved > 0 else float('inf'),
+        holds=moved > 0 and drift <= tol * moved + FLOAT_ATOL * scale,
+    )
 
 
-def verify_checkpoints(selection: GCSelection, ckpt_a: str, ckpt_b: str,
-                       tol: float = 1e-3) -> Tuple[bool, List[dict]]:
+def verify_checkpoints(
+    selection: GCSelection, ckpt_a: str, ckpt_b: str, tol: float = 1e-3
+) -> Tuple[bool, List[dict]]:
     """Check GC's constraint between two checkpoints of one run, for every
     weight GC covers (see :func:`channel_drift`).
 
@@ -153,7 +167,8 @@ def verify_checkpoints(selection: GCSelection, ckpt_a: str, ckpt_b: str,
     for t in selection.targets:
         if t.name not in a or t.name not in b:
             raise UserError(f'{t.name}: not in both checkpoints; are they from this config?')
-        rows.append(dict(name=t.name, kind=t.kind,
-                         **channel_drift(t.layout, a[t.name], b[t.name], tol)))
+        rows.append(
+            dict(name=t.name, kind=t.kind, **channel_drift(t.layout, a[t.name], b[t.name], tol))
+        )
     rows.sort(key=lambda r: (r['holds'], -r['ratio']))
     return bool(rows) and all(r['holds'] for r in rows), rows

@@ -19,6 +19,7 @@ Two locations, as in the reference implementation:
   the channel means of the weight before the step are kept (a few floats per
   channel, released after the step), for any optimizer, AdamW included.
 """
+
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -39,9 +40,32 @@ WEIGHT_DECAY_MODES = ('auto', 'coupled', 'decoupled')
 
 # torch optimizers whose ``weight_decay`` is added to the gradient (unless the
 # group sets ``decoupled_weight_decay=True``, as AdamW does).
-_COUPLED = ('SGD', 'Adam', 'NAdam', 'RAdam', 'Adagrad', 'RMSprop', 'Adamax',
-            'ASGD', 'Adadelta', 'SparseAdam')
+_COUPLED = (
+    'SGD',
+    'Adam',
+    'NAdam',
+    'RAdam',
+    'Adagrad',
+    'RMSprop',
+    'Adamax',
+    'ASGD',
+    'Adadelta',
+    'SparseAdam',
+)
 _DECOUPLED = ('AdamW', 'Muon', 'Lion')
+#: optimizers that rescale the gradient per element, for which GC belongs on
+#: the update (``location='update'``)
+ADAPTIVE_OPTIMIZERS = (
+    'Adam',
+    'AdamW',
+    'NAdam',
+    'RAdam',
+    'Adamax',
+    'Adagrad',
+    'RMSprop',
+    'Adadelta',
+    'Lion',
+)
 
 
 def _stepping_optimizer(optimizer: Optimizer) -> Optimizer:
@@ -66,8 +90,7 @@ def _pending_scale(optimizer: Optimizer, kwargs: dict) -> Optional[Any]:
     return kwargs.get('grad_scale') if scale is None else scale
 
 
-def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
-                      mode: str) -> bool:
+def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any], mode: str) -> bool:
     """Whether ``group['weight_decay']`` is added to the gradient."""
     if not group.get('weight_decay'):
         return False
@@ -84,8 +107,9 @@ def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any],
     raise ValueError(
         f'gc_cfg.weight_decay_mode: cannot tell whether '
         f'{type(optimizer).__name__} adds weight_decay to the gradient '
-        "(coupled) or to the weight (decoupled). Set gc_cfg.weight_decay_mode "
-        f"to one of {WEIGHT_DECAY_MODES[1:]}, or use location='update'.")
+        '(coupled) or to the weight (decoupled). Set gc_cfg.weight_decay_mode '
+        f"to one of {WEIGHT_DECAY_MODES[1:]}, or use location='update'."
+    )
 
 
 class _GroupPlan:
@@ -97,8 +121,13 @@ class _GroupPlan:
 
     __slots__ = ('index', 'coupled', 'targets', 'others')
 
-    def __init__(self, index: int, group: Dict[str, Any], coupled: bool,
-                 targets: List[Tuple[Tensor, ChannelLayout]]) -> None:
+    def __init__(
+        self,
+        index: int,
+        group: Dict[str, Any],
+        coupled: bool,
+        targets: List[Tuple[Tensor, ChannelLayout]],
+    ) -> None:
         self.index = index
         self.coupled = coupled  # weight_decay is added to the gradient
         self.targets = targets  # (weight, layout) that GC acts on
@@ -126,23 +155,19 @@ class GCHandle:
         location: ``'grad'`` or ``'update'``.
     """
 
-    def __init__(self, optimizer: Optimizer, selection: GCSelection,
-                 location: str, weight_decay_mode: str) -> None:
+    def __init__(
+        self, optimizer: Optimizer, selection: GCSelection, location: str, weight_decay_mode: str
+    ) -> None:
         self.optimizer = optimizer
         self.selection = selection
         self.location = location
-        group_of = {
-            id(p): i
-            for i, g in enumerate(optimizer.param_groups) for p in g['params']
-        }
-        by_group: Dict[int, List[Tuple[Tensor, ChannelLayout]]] = \
-            defaultdict(list)
+        group_of = {id(p): i for i, g in enumerate(optimizer.param_groups) for p in g['params']}
+        by_group: Dict[int, List[Tuple[Tensor, ChannelLayout]]] = defaultdict(list)
         for t in selection.targets:
             by_group[group_of[id(t.param)]].append((t.param, t.layout))
         self._plan: List[_GroupPlan] = []
         for i, group in enumerate(optimizer.param_groups):
-            coupled = location == 'grad' and _decay_is_coupled(
-                optimizer, group, weight_decay_mode)
+            coupled = location == 'grad' and _decay_is_coupled(optimizer, group, weight_decay_mode)
             if by_group.get(i) or coupled:
                 self._plan.append(_GroupPlan(i, group, coupled, by_group.get(i, [])))
         self._row_mean = RowMean()
@@ -152,12 +177,12 @@ class GCHandle:
         if location == 'grad':
             self._hooks = [
                 optimizer.register_step_pre_hook(self._centralize_grads),
-                optimizer.register_step_post_hook(self._restore_decay)
+                optimizer.register_step_post_hook(self._restore_decay),
             ]
         else:
             self._hooks = [
                 optimizer.register_step_pre_hook(self._remember_means),
-                optimizer.register_step_post_hook(self._centralize_update)
+                optimizer.register_step_post_hook(self._centralize_update),
             ]
 
     @property
@@ -170,7 +195,7 @@ class GCHandle:
     def register_observer(self, fn: Callable[['GCHandle'], None]) -> RemovableHandle:
         """Call ``fn(handle)`` at the start of every optimizer step, while
         the gradients are final (clipped, unscaled, all-reduced) and before GC
-        touches anything. Used by :class:`gc_mmdet.hooks.GCStatsHook`; an
+        touches anything. Used by :class:`gc_mmdet.engine.hooks.GCStatsHook`; an
         observer must not modify gradients or weights.
         """
         handle = RemovableHandle(self._observers)
@@ -191,8 +216,7 @@ class GCHandle:
 
     # ----------------------------------------------------------- step hooks
     @torch.no_grad()
-    def _centralize_grads(self, optimizer: Optimizer, args: tuple,
-                          kwargs: dict) -> None:
+    def _centralize_grads(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
         self._restore_decay()  # in case the previous step raised
         self._notify()
         # A fused optimizer driven by GradScaler receives still-scaled
@@ -229,17 +253,16 @@ class GCHandle:
                 group['weight_decay'] = wd
 
     @torch.no_grad()
-    def _remember_means(self, optimizer: Optimizer, args: tuple,
-                        kwargs: dict) -> None:
+    def _remember_means(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
         self._notify()
         self._before = [
             channel_mean(p, layout) if p.grad is not None else None
-            for plan in self._plan for p, layout in plan.targets
+            for plan in self._plan
+            for p, layout in plan.targets
         ]
 
     @torch.no_grad()
-    def _centralize_update(self, optimizer: Optimizer, args: tuple,
-                           kwargs: dict) -> None:
+    def _centralize_update(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
         before, self._before = self._before, None
         if before is None:
             return
@@ -252,12 +275,14 @@ class GCHandle:
                     layout.view(p).sub_(channel_mean(p, layout).sub_(m0))
 
 
-def attach(optimizer: Optimizer,
-           model: nn.Module,
-           layers: str = 'conv_fc',
-           location: str = 'grad',
-           layout: str = 'paper',
-           weight_decay_mode: str = 'auto') -> GCHandle:
+def attach(
+    optimizer: Optimizer,
+    model: nn.Module,
+    layers: str = 'conv_fc',
+    location: str = 'grad',
+    layout: str = 'paper',
+    weight_decay_mode: str = 'auto',
+) -> GCHandle:
     """Add Gradient Centralization to ``optimizer`` for ``model``'s weights.
 
     Example:
@@ -274,7 +299,7 @@ def attach(optimizer: Optimizer,
         layers: ``'conv_fc'`` or ``'conv'``.
         location: ``'grad'`` or ``'update'`` (see the module docstring).
         layout: ``'paper'`` or ``'reference'``
-            (see :func:`~gc_mmdet.gc.selection.select_targets`).
+            (see :func:`~gc_mmdet.core.selection.select_targets`).
         weight_decay_mode: ``'auto'`` (know torch's optimizers), ``'coupled'``
             or ``'decoupled'``: how the optimizer applies ``weight_decay``;
             used with ``location='grad'`` only.
@@ -286,17 +311,17 @@ def attach(optimizer: Optimizer,
         GCHandle: call ``.remove()`` to detach.
     """
     if location not in LOCATIONS:
-        raise ValueError(
-            f'gc_cfg.location must be one of {LOCATIONS}, got {location!r}')
+        raise ValueError(f'gc_cfg.location must be one of {LOCATIONS}, got {location!r}')
     if weight_decay_mode not in WEIGHT_DECAY_MODES:
-        raise ValueError(f'gc_cfg.weight_decay_mode must be one of '
-                         f'{WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}')
+        raise ValueError(
+            f'gc_cfg.weight_decay_mode must be one of '
+            f'{WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}'
+        )
     params, exclude = [], []
     for i, group in enumerate(optimizer.param_groups):
         flag = group.get('gc', True)
         if not isinstance(flag, bool):
-            raise TypeError(f'param group {i}: gc must be True or False, '
-                            f'got {flag!r}')
+            raise TypeError(f'param group {i}: gc must be True or False, got {flag!r}')
         params.extend(group['params'])
         if not flag:
             exclude.extend(group['params'])

@@ -33,14 +33,15 @@ data augmentation drawn in workers may differ.
 
     custom_hooks = [dict(type='DeterministicResumeHook')]
 """
+
 from typing import Any, Iterator, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, Runner
 
-from ..datasets.transforms import SeedPerSample
-from ..utils.seeding import EPOCH, ITER, reseed
+from ...datasets.transforms import SeedPerSample
+from ...utils.seeding import EPOCH, ITER, reseed
 
 __all__ = ['DeterministicResumeHook', 'reseed']
 
@@ -66,7 +67,7 @@ class DeterministicResumeHook(Hook):
     def __init__(self) -> None:
         self._seeding: List[SeedPerSample] = []
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: Runner) -> None:
         # before the first epoch creates the data loader's workers
         self._seeding = []
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
@@ -79,11 +80,12 @@ class DeterministicResumeHook(Hook):
                 transforms.insert(0, SeedPerSample())
             self._seeding.append(transforms[0])
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: Runner) -> None:
         for seeding in self._seeding:  # read by the workers of this epoch
             seeding.set_epoch(runner.seed, runner.epoch)
         reseed(runner.seed, EPOCH, runner.epoch)
 
-    def before_train_iter(self, runner: Any, batch_idx: int,
-                          data_batch: Optional[Any] = None) -> None:
+    def before_train_iter(
+        self, runner: Runner, batch_idx: int, data_batch: Optional[Any] = None
+    ) -> None:
         reseed(runner.seed, ITER, runner.iter)

@@ -1,0 +1,23 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""The mmengine integration: the optimizer wrapper constructor and hooks;
+importing it registers them."""
+
+from .hooks import (
+    DeterministicResumeHook,
+    GCStatsHook,
+    SafeCheckpointHook,
+    StopOnInvalidLossHook,
+    TrainingDiverged,
+)
+from .optimizers import GC_CFG_DEFAULTS, GCOptimWrapperConstructor, check_gc_cfg
+
+__all__ = [
+    'GCOptimWrapperConstructor',
+    'GC_CFG_DEFAULTS',
+    'check_gc_cfg',
+    'DeterministicResumeHook',
+    'GCStatsHook',
+    'SafeCheckpointHook',
+    'StopOnInvalidLossHook',
+    'TrainingDiverged',
+]

@@ -1,6 +1,6 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """A user's own COCO data with a fault: every fault kind ends, before the
-first iteration, in the exact line(s) the README's rules promise (or a
+first iteration, in the exact line(s) docs/own_data.md's rules promise (or a
 counted warning), through tools/train.py, and the data folder is
 byte-identical afterwards. The data set is written here directly (JSON and
 image files), not by the project's synthetic generator."""

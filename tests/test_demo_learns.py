@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 DEMO = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
 ITERATIONS = 400  # 2 epochs of 200 iterations of 4 images
 # Measured on this config at 400 iterations, seed 0: box AP 0.21 (see the
-# README); an untrained or broken model scores below 0.02.
+# docs/demo.md); an untrained or broken model scores below 0.02.
 MIN_BOX_AP = 0.1
 
 

@@ -14,6 +14,7 @@ error, not left out. tests/test_zoo_sweep.py asserts the same per config.
 """
 
 import argparse
+import re
 import warnings
 
 from gc_mmdet.cli.common import run_cli
@@ -31,7 +32,9 @@ def main(argv=None) -> None:
         try:
             row = sweep_config(name, family)
         except Exception as e:  # reported in the table, never hidden
-            row = dict(config=name, error=f'{type(e).__name__}: {str(e).splitlines()[0][:120]}')
+            # file names only: the folder a library was built in says nothing
+            first = re.sub(r'(?:/[^/\s:]+)+/([^/\s:]+)', r'\1', str(e).splitlines()[0])
+            row = dict(config=name, error=f'{type(e).__name__}: {first[:120]}')
         rows.append(row)
         print(
             f'{name}: '

@@ -3,7 +3,7 @@
 # config with only what a CPU budget without pretrained weights forces:
 # a ResNet-18 layout at half width, GN everywhere (mmdet's gn-all row) and
 # trainable from the stem, 64-channel FPN and heads, 160 px images, more
-# images and iterations, and a schedule to match. See README, "Demo".
+# images and iterations, and a schedule to match. See docs/demo.md.
 _base_ = './mask-rcnn_r50_fpn_synthetic.py'
 
 # ------------------------------------------------------------------ data

@@ -5,10 +5,9 @@ Everything here runs once, when GC is attached; a training step only reads
 the resulting :class:`GCTarget` list.
 """
 
-import functools
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from torch import Tensor, nn
 
@@ -16,6 +15,7 @@ from .centralize import ChannelLayout
 
 __all__ = [
     'GCTarget',
+    'register_conv_types',
     'GCSelection',
     'GCFanInOneWarning',
     'select_targets',
@@ -109,14 +109,28 @@ class GCSelection:
         return '\n'.join(lines)
 
 
-@functools.lru_cache(maxsize=None)
-def _deform_conv_types() -> Tuple[type, ...]:
-    """mmcv's deformable convolutions, when mmcv's compiled ops import."""
-    try:
-        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
-    except Exception:  # mmcv-lite or no mmcv: nothing to recognise
-        return ()
-    return (DeformConv2d, ModulatedDeformConv2d)
+#: functions that return more module types whose ``weight`` is a convolution
+#: kernel (output channels first); see :func:`register_conv_types`
+_CONV_TYPE_SOURCES: List[Callable[[], Tuple[type, ...]]] = []
+
+
+def register_conv_types(source: Callable[[], Tuple[type, ...]]) -> None:
+    """Let GC treat the module types ``source()`` returns as convolutions.
+
+    ``source`` is called when weights are selected, not here, so that a
+    library's layers can be added without importing it: this is how
+    :mod:`gc_mmdet.engine` adds mmcv's deformable convolutions while the
+    core imports only torch.
+
+    Example:
+        >>> register_conv_types(lambda: (MyConv2d,))
+    """
+    if source not in _CONV_TYPE_SOURCES:
+        _CONV_TYPE_SOURCES.append(source)
+
+
+def _extra_conv_types() -> Tuple[type, ...]:
+    return tuple(t for source in _CONV_TYPE_SOURCES for t in source())
 
 
 def _module_kind(module: nn.Module, attr: str) -> Optional[str]:
@@ -127,7 +141,7 @@ def _module_kind(module: nn.Module, attr: str) -> Optional[str]:
         return None
     if isinstance(module, nn.modules.conv._ConvNd):
         return 'conv_transpose' if module.transposed else 'conv'
-    if isinstance(module, _deform_conv_types()):
+    if isinstance(module, _extra_conv_types()):
         return 'conv'
     if isinstance(module, nn.Linear):
         return 'linear'

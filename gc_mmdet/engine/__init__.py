@@ -2,6 +2,7 @@
 """The mmengine integration: the optimizer wrapper constructor and hooks;
 importing it registers them."""
 
+from . import mmcv_layers  # noqa: F401  (mmcv's deformable convolutions)
 from .hooks import (
     DeterministicResumeHook,
     GCStatsHook,

@@ -11,7 +11,8 @@ names and behaviour mmdet's :class:`~mmdet.evaluation.CocoMetric` relies on:
   pycocotools that mmdet's CocoMetric would show removed
   (:mod:`gc_mmdet.evaluation.faster_cocoeval`).
 
-faster-coco-eval is an optional dependency (``pip install "gc_mmdet[fast-eval]"``);
+faster-coco-eval is an optional dependency (``pip install faster-coco-eval``, or
+the ``fast-eval`` extra: ``pip install -e ".[fast-eval]"`` in a clone);
 it is imported only when the ``'faster'`` backend is asked for.
 """
 
@@ -24,7 +25,9 @@ __all__ = ['EVAL_BACKENDS', 'check_eval_backend', 'coco_api']
 #: The values of ``eval_backend``; the first is the default.
 EVAL_BACKENDS = ('pycocotools', 'faster')
 
-_INSTALL_HINT = 'pip install "gc_mmdet[fast-eval]" (or: pip install faster-coco-eval)'
+_INSTALL_HINT = (
+    'pip install faster-coco-eval (or, in a gc_mmdet clone: pip install -e ".[fast-eval]")'
+)
 
 
 def check_eval_backend(backend: str) -> None:

@@ -86,7 +86,7 @@ class BackendCocoMetric(CocoMetric):
     Args:
         eval_backend (str): ``'pycocotools'`` (default, mmdet's evaluator)
             or ``'faster'`` (faster-coco-eval; ``pip install
-            "gc_mmdet[fast-eval]"``).
+            faster-coco-eval``).
         *args, **kwargs: as for :class:`~mmdet.evaluation.CocoMetric`.
 
     Attributes:

@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
 
-    from gc_mmdet.cli import seeds as S
+    from gc_mmdet.cli import compare_seeds as S
     from gc_mmdet.utils import UserError, check_output_files
 
     if len(set(args.seeds)) < 2:

@@ -3,8 +3,10 @@
 
 import ast
 import glob
+import importlib.util
 import os.path as osp
 import sys
+import sysconfig
 
 import pytest
 
@@ -37,6 +39,15 @@ def _imports(path):
                 yield node.module, node.lineno
 
 
+def _stdlib(top):
+    """Whether a top-level module is Python's own (sys.stdlib_module_names is 3.10+)."""
+    if top in sys.builtin_module_names:
+        return True
+    spec = importlib.util.find_spec(top)
+    origin = (spec.origin or '') if spec else ''
+    return origin.startswith(sysconfig.get_paths()['stdlib']) and 'site-packages' not in origin
+
+
 def _part(module):
     parts = module.split('.')
     return parts[1] if parts[0] == 'gc_mmdet' and len(parts) > 1 else None
@@ -50,11 +61,7 @@ def test_import_rules(part):
             top = module.split('.')[0]
             if top == 'gc_mmdet' and _part(module) not in ALLOWED[part]:
                 wrong.append(f'{osp.relpath(path, ROOT)}:{line} imports {module}')
-            if (
-                part == 'core'
-                and top not in ('gc_mmdet', 'torch')
-                and top not in sys.stdlib_module_names
-            ):
+            if part == 'core' and top not in ('gc_mmdet', 'torch') and not _stdlib(top):
                 wrong.append(
                     f'{osp.relpath(path, ROOT)}:{line} imports {module} (core: torch only)'
                 )

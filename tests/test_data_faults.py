@@ -263,6 +263,23 @@ def data(tmp_path):
     return root
 
 
+def _stops_before_training(capsys, data, tmp_path, opts, want):
+    """tools/train.py with ``opts`` ends before the first iteration with
+    exactly the lines ``want``, the data folder untouched."""
+    before = hash_tree(data)
+    work_dir = str(tmp_path / 'work')
+    code, out, err = run_tool(
+        capsys, 'train', CONFIG, '--work-dir', work_dir, '--cfg-options', *opts
+    )
+    assert code == 2, err
+    assert err.splitlines() == want
+    assert 'Traceback' not in out + err
+    assert not osp.exists(work_dir) or not any(
+        files for _, _, files in os.walk(work_dir)
+    )  # training never started
+    assert hash_tree(data) == before
+
+
 @pytest.mark.parametrize('kind', list(ERRORS))
 def test_fault_is_one_line_before_training(kind, data, tmp_path, capsys):
     breaks, lines = ERRORS[kind]
@@ -271,23 +288,132 @@ def test_fault_is_one_line_before_training(kind, data, tmp_path, capsys):
         opts.append('train_dataloader.dataset.filter_cfg.min_size=200')
     else:
         breaks(data)
-    before = hash_tree(data)
-    work_dir = str(tmp_path / 'work')
-    code, out, err = run_tool(
-        capsys, 'train', CONFIG, '--work-dir', work_dir, '--cfg-options', *opts
-    )
     fmt = _fill(data)
     cut = {'truncated-jpeg': 'orchard_01.jpg', 'truncated-png': 'orchard_04.png'}.get(kind)
     if cut:
         fmt['size'] = os.path.getsize(osp.join(data, 'train', cut))
-    want = ['error: ' + line.format(**fmt) for line in lines]
-    assert code == 2, err
-    assert err.splitlines() == want
-    assert 'Traceback' not in out + err
-    assert not osp.exists(work_dir) or not any(
-        files for _, _, files in os.walk(work_dir)
-    )  # training never started
-    assert hash_tree(data) == before
+    _stops_before_training(
+        capsys, data, tmp_path, opts, ['error: ' + line.format(**fmt) for line in lines]
+    )
+
+
+def _categories(edit):
+    return _edit(lambda coco: edit(coco['categories']))
+
+
+_CLASSES = 'train_dataloader.dataset.metainfo.classes'
+# how "categories" or metainfo.classes can be wrong: (how to break the copy,
+# --cfg-options, the exact error line); the categories are apple (id 3),
+# pear (7) and plum (12), the classes ('apple', 'pear', 'plum')
+CATEGORY_ERRORS = {
+    'category-not-an-object': (
+        _categories(lambda cats: cats.append('quince')),
+        [],
+        ANN + ': categories[3]: \'quince\' is not an object; write {{"id": <integer>, '
+        '"name": "<class name>"}}',
+    ),
+    'category-id-a-string': (
+        _categories(lambda cats: cats[0].__setitem__('id', '3')),
+        [],
+        ANN + ": categories[0] (name 'apple'): \"id\" '3' is not an integer; give every "
+        'category a unique integer id, the one its annotations use as category_id',
+    ),
+    'category-id-a-list': (
+        _categories(lambda cats: cats[1].__setitem__('id', [7])),
+        [],
+        ANN + ': categories[1] (name \'pear\'): "id" [7] is not an integer; give every '
+        'category a unique integer id, the one its annotations use as category_id',
+    ),
+    'category-without-id': (
+        _categories(lambda cats: cats[2].pop('id')),
+        [],
+        ANN + ': categories[2] (name \'plum\'): no "id"; give every category a unique '
+        'integer id, the one its annotations use as category_id',
+    ),
+    'category-without-name': (
+        _categories(lambda cats: cats[1].pop('name')),
+        [],
+        ANN + ': category 7: no "name"; write its class name as a non-empty string, as '
+        'metainfo.classes lists it',
+    ),
+    'category-name-empty': (
+        _categories(lambda cats: cats[1].__setitem__('name', ' ')),
+        [],
+        ANN + ': category 7: "name" \' \' is not a class name; write its class name as a '
+        'non-empty string, as metainfo.classes lists it',
+    ),
+    'duplicate-category-id': (
+        _categories(lambda cats: cats[2].__setitem__('id', 7)),
+        [],
+        ANN + ": category id 7 is used by 2 categories (['pear', 'plum']); give each category "
+        'its own id (pycocotools keeps only the last, and mmdet labels their objects past '
+        'metainfo.classes)',
+    ),
+    # before the rule: IndexError in the mask head's loss after training started
+    'duplicate-category-name': (
+        _categories(lambda cats: cats.append(dict(id=20, name='pear'))),
+        [],
+        ANN + ": category name 'pear' is used by 2 categories (ids [7, 20]); merge them into "
+        'one category (one id for all its annotations) or give each its own name (mmdet would '
+        'label the second past metainfo.classes: an IndexError in training, or its objects '
+        'learned as background)',
+    ),
+    'class-not-in-categories': (
+        None,
+        [f"{_CLASSES}=['Apple','pear','plum']"],
+        ANN + ": classes ['Apple'] of train_dataloader.dataset.metainfo.classes name no "
+        "category of the file (its categories: ['apple', 'pear', 'plum']) (spelt differently: "
+        "'Apple' ~ 'apple'); correct the class names or add the categories",
+    ),
+    # before the rule: trained, with every label carrying another class's name
+    'class-order': (
+        None,
+        [f"{_CLASSES}=['pear','apple','plum']"],
+        ANN + ": train_dataloader.dataset.metainfo.classes lists ['pear', 'apple', 'plum'], but "
+        "mmdet numbers labels in the file's order of categories (['apple', 'pear', 'plum']), "
+        "so labels would carry other classes' names; write metainfo.classes in the file's order",
+    ),
+    'classes-a-string': (
+        None,
+        [f'{_CLASSES}=apple'],
+        _CLASSES + ": is the string 'apple', which mmdet reads letter by letter as the classes "
+        "['a', 'p', 'p', 'l', 'e']; write a tuple: classes=('apple',)",
+    ),
+    'classes-repeated': (
+        None,
+        [f"{_CLASSES}=['apple','apple','plum']"],
+        _CLASSES + ": lists ['apple'] more than once; list each class once (mmdet would give "
+        'each copy a label of its own)',
+    ),
+    'classes-are-ids': (
+        None,
+        [f'{_CLASSES}=[3,7,12]'],
+        _CLASSES + ': holds [3, 7, 12], which are not class names; list the category names '
+        '(their "name" in the annotation file, not their ids) as strings',
+    ),
+    # before the rule: trained a head with outputs for 2 of the 3 classes
+    'num-classes-mismatch': (
+        None,
+        ['model.roi_head.mask_head.num_classes=2'],
+        'model.roi_head.mask_head.num_classes: 2, but train_dataloader.dataset uses 3 classes '
+        "(['apple', 'pear', 'plum']); set num_classes=3 in every head "
+        '(num_classes=len(classes))',
+    ),
+}
+
+
+@pytest.mark.parametrize('case', list(CATEGORY_ERRORS))
+def test_category_fault_is_one_line_before_training(case, data, tmp_path, capsys):
+    breaks, opts, line = CATEGORY_ERRORS[case]
+    if breaks is not None:
+        breaks(data)
+    _stops_before_training(
+        capsys,
+        data,
+        tmp_path,
+        own_data_overrides(data) + opts,
+        ['error: ' + line.format(root=data)],
+    )
 
 
 # kind: (how to break the copy, the exact warning line); each trains anyway
@@ -404,10 +530,10 @@ def test_no_classes_in_the_config_means_coco_classes(data, capsys):
     code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
     assert code == 2
     assert err.splitlines() == [
-        'error: annotation file ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
-        "metainfo.classes, so it keeps only its type's 80 class names, and the file's categories "
-        "['pear', 'plum'] are not among them; set metainfo=dict(classes=(...)) to the "
-        'category names to train on'
+        'error: ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
+        "metainfo.classes, so it uses its type's 80 class names, and the file's categories "
+        "['pear', 'plum'] are not among them, so their objects would be learned as background; "
+        "set metainfo=dict(classes=(...)) to the category names to train on, in the file's order"
     ]
 
 
@@ -432,3 +558,22 @@ def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_pa
     code, _, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
     assert code == 2 and 'orchard_01.jpg): JPEG is truncated' in err
     assert set(hash_tree(data)) == set(before)  # no file was added beside the data
+
+
+def test_no_classes_and_coco_names_in_another_order(data, capsys):
+    """Categories that are all COCO names, without metainfo.classes: mmdet
+    would number them in the file's order but name them by COCO's 80 (label
+    0 'person' for the file's first category, 'car'), without a word."""
+    _categories(
+        lambda cats: [c.__setitem__('name', n) for c, n in zip(cats, ('car', 'person', 'dog'))]
+    )(data)
+    opts = own_data_overrides(data) + ['train_dataloader.dataset.metainfo=None']
+    code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
+    assert code == 2
+    assert err.splitlines() == [
+        'error: ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
+        "metainfo.classes, so it uses its type's 80 class names, and labels would carry the "
+        "names of those classes (['person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', "
+        "'train', 'truck', ...]) but follow the file's categories (['car', 'person', 'dog']); "
+        "set metainfo=dict(classes=(...)) to the category names to train on, in the file's order"
+    ]

@@ -3,10 +3,9 @@
 training, named before the first iteration (docs/own_data.md)."""
 
 from .data_check import (
-    check_coco_file,
     check_data_report,
     check_datasets,
     use_guarded_loading,
 )
 
-__all__ = ['check_coco_file', 'check_data_report', 'check_datasets', 'use_guarded_loading']
+__all__ = ['check_data_report', 'check_datasets', 'use_guarded_loading']

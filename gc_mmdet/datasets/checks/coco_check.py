@@ -27,7 +27,14 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .image_probe import ImageFault, probe_file
 
-__all__ = ['KINDS', 'Findings', 'check_coco_contents', 'training_split_summary']
+__all__ = [
+    'KINDS',
+    'Findings',
+    'check_categories',
+    'check_class_mapping',
+    'check_coco_contents',
+    'training_split_summary',
+]
 
 ERROR, WARNING = 'error', 'warning'
 # kind -> (severity, what several of them are called, for "and N more ...")
@@ -50,6 +57,13 @@ KINDS: Dict[str, Tuple[str, str]] = {
     'bad-segmentation': (ERROR, 'annotations with a malformed segmentation'),
     'missing-segmentation': (ERROR, 'annotations without a segmentation'),
     'no-training-images': (ERROR, 'training splits without images'),
+    'bad-category-entry': (ERROR, 'categories without an integer id or a non-empty name'),
+    'duplicate-category-id': (ERROR, 'repeated category ids'),
+    'duplicate-category-name': (ERROR, 'repeated category names'),
+    'class-not-in-categories': (ERROR, 'classes that name no category'),
+    'class-order': (ERROR, 'classes listed in another order than their categories'),
+    'bad-classes': (ERROR, 'unusable metainfo.classes'),
+    'num-classes-mismatch': (ERROR, 'heads whose num_classes differs from the classes'),
     # tolerated by COCO, skipped by mmdet: a warning with a count
     'degenerate-polygon': (
         WARNING,
@@ -281,6 +295,166 @@ def _check_images(
     return resized
 
 
+def _is_id(v: Any) -> bool:
+    return type(v) is int
+
+
+def _is_name(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ''
+
+
+def check_categories(
+    src: str, categories: List[Any], findings: Findings
+) -> Optional[List[Tuple[int, str]]]:
+    """Check the ``categories`` list of an annotation file.
+
+    mmdet numbers its labels by walking this list in order and keeping the
+    entries whose name is one of ``metainfo.classes``; a repeated name or id
+    then gives an object a label past the classes (an ``IndexError`` in
+    training, or an object learned as background).
+
+    Returns:
+        list: ``(id, name)`` of the entries in the file's order; None when
+        the list has a fault (the rules that read it then wait for its fix).
+    """
+    named, ids, names, faulty = [], defaultdict(list), defaultdict(list), False
+    for k, cat in enumerate(categories):
+        if not isinstance(cat, dict):
+            findings.add(
+                'bad-category-entry',
+                src,
+                f'categories[{k}]: {_short(cat)} is not an object; write '
+                '{"id": <integer>, "name": "<class name>"}',
+            )
+            faulty = True
+            continue
+        cid, name = cat.get('id'), cat.get('name')
+        if not _is_id(cid):
+            got = 'no "id"' if 'id' not in cat else f'"id" {_short(cid)} is not an integer'
+            findings.add(
+                'bad-category-entry',
+                src,
+                f'categories[{k}] (name {_short(name)}): {got}; give every category a unique '
+                'integer id, the one its annotations use as category_id',
+            )
+            faulty = True
+            continue
+        if not _is_name(name):
+            got = 'no "name"' if 'name' not in cat else f'"name" {_short(name)} is not a class name'
+            findings.add(
+                'bad-category-entry',
+                src,
+                f'category {cid}: {got}; write its class name as a non-empty string, as '
+                'metainfo.classes lists it',
+            )
+            faulty = True
+            continue
+        ids[cid].append(name)
+        names[name].append(cid)
+        named.append((cid, name))
+    for cid, used_by in ids.items():
+        if len(used_by) > 1:
+            faulty = True
+            findings.add(
+                'duplicate-category-id',
+                src,
+                f'category id {cid} is used by {len(used_by)} categories '
+                f'({_names(used_by)}); give each category its own id (pycocotools keeps only '
+                'the last, and mmdet labels their objects past metainfo.classes)',
+            )
+    for name, used_by in names.items():
+        if len(used_by) > 1:
+            faulty = True
+            findings.add(
+                'duplicate-category-name',
+                src,
+                f'category name {name!r} is used by {len(used_by)} categories (ids '
+                f'{_ids(used_by)}); merge them into one category (one id for all its '
+                'annotations) or give each its own name (mmdet would label the second past '
+                'metainfo.classes: an IndexError in training, or its objects learned as '
+                'background)',
+            )
+    return None if faulty else named
+
+
+def _names(names: Sequence[Any], limit: int = 8) -> str:
+    shown = ', '.join(repr(n) for n in list(names)[:limit])
+    return f'[{shown}{", ..." if len(names) > limit else ""}]'
+
+
+def _near(name: str, names: Iterable[str]) -> List[str]:
+    """Names that differ from ``name`` only in case or surrounding spaces."""
+    key = name.strip().casefold()
+    return [n for n in names if n != name and n.strip().casefold() == key]
+
+
+def check_class_mapping(
+    src: str,
+    named: Sequence[Tuple[int, str]],
+    classes: Sequence[str],
+    findings: Findings,
+    dataset: str,
+    default: bool = False,
+) -> None:
+    """Check how mmdet's ``CocoDataset`` maps ``classes`` onto the file's
+    categories: label ``i`` is the ``i``-th category of the file whose name
+    is among the classes, and carries the name ``classes[i]``; so each class
+    must name a category, once, in the file's order.
+
+    Args:
+        src: the annotation file.
+        named: its ``(id, name)`` entries (:func:`check_categories`).
+        classes: the classes the dataset uses.
+        findings: where faults go.
+        dataset: the config key of the dataset, as the lines name it.
+        default: whether ``classes`` are the dataset type's own (the config
+            gives no ``metainfo.classes``).
+    """
+    names = [n for _, n in named]
+    matched = [n for n in names if n in set(classes)]
+    if default:
+        left_out = [n for n in names if n not in set(classes)]
+        if left_out:
+            why = (
+                f"the file's categories {_names(left_out)} are not among them, so their "
+                'objects would be learned as background'
+            )
+        elif matched != list(classes):
+            why = (
+                f'labels would carry the names of those classes ({_names(classes)}) but follow '
+                f"the file's categories ({_names(names)})"
+            )
+        else:
+            return
+        findings.add(
+            'class-not-in-categories' if left_out else 'class-order',
+            src,
+            f"{dataset} has no metainfo.classes, so it uses its type's {len(classes)} class "
+            f'names, and {why}; set metainfo=dict(classes=(...)) to the category names to '
+            "train on, in the file's order",
+        )
+        return
+    unknown = [c for c in classes if c not in set(names)]
+    if unknown:
+        hints = [f'{c!r} ~ {near[0]!r}' for c in unknown for near in [_near(c, names)] if near]
+        hint = f' (spelt differently: {", ".join(hints)})' if hints else ''
+        findings.add(
+            'class-not-in-categories',
+            src,
+            f'classes {_names(unknown)} of {dataset}.metainfo.classes name no category of the '
+            f'file (its categories: {_names(sorted(names, key=str))}){hint}; correct the class '
+            'names or add the categories',
+        )
+    elif matched != list(classes):
+        findings.add(
+            'class-order',
+            src,
+            f'{dataset}.metainfo.classes lists {_names(classes)}, but mmdet numbers labels in '
+            f"the file's order of categories ({_names(matched)}), so labels would carry other "
+            "classes' names; write metainfo.classes in the file's order",
+        )
+
+
 def check_coco_contents(
     src: str,
     data: dict,
@@ -302,8 +476,10 @@ def check_coco_contents(
         apply_orientation: whether the loader applies EXIF orientation.
 
     Returns:
-        dict: ``images`` (id -> entry, the usable ones) and ``anns`` (the
-        usable annotations), for :func:`training_split_summary`.
+        dict: ``images`` (id -> entry, the usable ones), ``anns`` (the
+        usable annotations), for :func:`training_split_summary`, and
+        ``categories`` (``(id, name)`` of each category, None when the list
+        has a fault), for :func:`check_class_mapping`.
     """
     images: Dict[Any, dict] = {}
     seen_ids: Dict[Any, List[str]] = defaultdict(list)
@@ -349,7 +525,8 @@ def check_coco_contents(
     if img_dir is not None:
         resized = _check_images(src, images.values(), img_dir, findings, apply_orientation)
 
-    declared = {c.get('id') for c in data['categories'] if isinstance(c, dict)}
+    named = check_categories(src, data['categories'], findings)
+    declared = {cid for cid, _ in named or []}
     ann_ids = Counter()
     usable = []
     for k, ann in enumerate(data['annotations']):
@@ -387,7 +564,10 @@ def check_coco_contents(
                     ),
                 )
             continue
-        if ann['category_id'] not in declared:
+        # a faulty categories list is one fault: its annotations wait for its fix
+        if named is not None and (
+            not _is_id(ann['category_id']) or ann['category_id'] not in declared
+        ):
             findings.add(
                 'undeclared-category',
                 src,
@@ -465,7 +645,7 @@ def check_coco_contents(
                     'id (mmdet stops on repeated ids, pycocotools keeps only the last)'
                 ),
             )
-    return dict(images=images, anns=usable)
+    return dict(images=images, anns=usable, categories=named)
 
 
 def training_split_summary(
@@ -484,21 +664,19 @@ def training_split_summary(
     Returns:
         str: one line saying how many were kept and why the rest were dropped.
     """
+    images = checked['images']
+    if checked['categories'] is None:  # already an error; the count waits for its fix
+        return f'{src}: {len(images)} images (the training split is counted once "categories" is fixed)'
     names = set(classes) if classes else None
-    cat_ids = {
-        c['id']
-        for c in data['categories']
-        if isinstance(c, dict) and (names is None or c.get('name') in names)
-    }
+    cat_ids = {cid for cid, name in checked['categories'] if names is None or name in names}
     filter_cfg = filter_cfg or {}
     empty_gt = filter_cfg.get('filter_empty_gt', False)
     min_size = filter_cfg.get('min_size', 0)
     with_cat = {
         a['image_id']
         for a in data['annotations']
-        if isinstance(a, dict) and a.get('category_id') in cat_ids
+        if isinstance(a, dict) and _is_id(a.get('category_id')) and a['category_id'] in cat_ids
     }
-    images = checked['images']
     no_ann = small = 0
     for iid, img in images.items():
         if empty_gt and iid not in with_cat:

@@ -24,9 +24,16 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 from ...utils.errors import UserError
 from ..synthetic import ensure_synthetic_coco
 from ..synthetic_coco_dataset import SyntheticCocoDataset
-from .coco_check import Findings, check_coco_contents, training_split_summary
+from .coco_check import (
+    Findings,
+    _names,
+    _short,
+    check_class_mapping,
+    check_coco_contents,
+    training_split_summary,
+)
 
-__all__ = ['check_datasets', 'check_coco_file', 'check_data_report']
+__all__ = ['check_datasets', 'check_data_report', 'check_classes_value', 'check_num_classes']
 
 
 def _datasets(node: Any) -> Iterator[dict]:
@@ -71,21 +78,93 @@ def _is_synthetic_type(ds_type: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, SyntheticCocoDataset)
 
 
-def _classes(ds: dict) -> Tuple[Optional[List[str]], bool]:
-    """The classes the dataset will use, and whether they are its type's
-    default: its metainfo's, else its type's (``CocoDataset`` without
-    ``metainfo`` means COCO's 80)."""
+def _classes(ds: dict) -> Tuple[Any, bool]:
+    """The classes the dataset will use, as the config gives them, and whether
+    they are its type's default: its metainfo's, else its type's
+    (``CocoDataset`` without ``metainfo`` means COCO's 80)."""
     classes = (ds.get('metainfo') or {}).get('classes')
-    if classes:
-        return list(classes), False
+    if classes is not None:
+        return classes, False
     cls = _dataset_class(ds.get('type'))
     default = getattr(cls, 'METAINFO', {}).get('classes') if cls is not None else None
     return (list(default), True) if default else (None, False)
 
 
-def _names(names: Sequence[str], limit: int = 8) -> str:
-    shown = ', '.join(repr(n) for n in list(names)[:limit])
-    return f'[{shown}{", ..." if len(names) > limit else ""}]'
+def check_classes_value(key: str, classes: Any, findings: Findings) -> Optional[List[str]]:
+    """Check the ``metainfo.classes`` of the dataset at config ``key``;
+    return them as a list when usable.
+
+    Example:
+        >>> check_classes_value('train_dataloader.dataset', 'apple', findings)  # doctest: +SKIP
+        # error: ...metainfo.classes: is the string 'apple', ...; write a tuple: classes=('apple',)
+    """
+    source = f'{key}.metainfo.classes'
+    if isinstance(classes, str):
+        findings.add(
+            'bad-classes',
+            source,
+            f'is the string {classes!r}, which mmdet reads letter by letter as the classes '
+            f'{_names(list(classes))}; write a tuple: classes=({classes!r},)',
+        )
+        return None
+    if not isinstance(classes, (list, tuple)) or not classes:
+        findings.add(
+            'bad-classes',
+            source,
+            f'{_short(classes)} is not a tuple of class names; write '
+            "classes=('name', ...) with the category names to train on",
+        )
+        return None
+    wrong = [c for c in classes if not isinstance(c, str) or not c.strip()]
+    if wrong:
+        findings.add(
+            'bad-classes',
+            source,
+            f'holds {_names(wrong)}, which are not class names; list the category names '
+            '(their "name" in the annotation file, not their ids) as strings',
+        )
+        return None
+    repeated = sorted({c for c in classes if list(classes).count(c) > 1})
+    if repeated:
+        findings.add(
+            'bad-classes',
+            source,
+            f'lists {_names(repeated)} more than once; list each class once (mmdet would give '
+            'each copy a label of its own)',
+        )
+        return None
+    return list(classes)
+
+
+def _num_classes(node: Any, path: str) -> Iterator[Tuple[str, int]]:
+    """``(key, value)`` of every ``num_classes`` of the model's heads but the
+    RPN's (one class: object) and semantic heads' (stuff classes), which
+    mmdet's ``NumClassCheckHook`` leaves out too."""
+    if isinstance(node, dict):
+        if str(_type_name(node.get('type'))).endswith('SemanticHead'):
+            return
+        for k, v in node.items():
+            if k == 'num_classes' and type(v) is int:
+                yield f'{path}.{k}', v
+            elif not str(k).endswith('rpn_head'):
+                yield from _num_classes(v, f'{path}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _num_classes(v, f'{path}.{i}')
+
+
+def check_num_classes(cfg: Any, key: str, classes: Sequence[str], findings: Findings) -> None:
+    """Every head's ``num_classes`` must be ``len(classes)``: a label past it
+    stops training with an ``IndexError`` (or is learned as background), and
+    outputs beyond the classes are never trained."""
+    for where, n in _num_classes(cfg.get('model'), 'model'):
+        if n != len(classes):
+            findings.add(
+                'num-classes-mismatch',
+                where,
+                f'{n}, but {key} uses {len(classes)} classes ({_names(classes)}); set '
+                f'num_classes={len(classes)} in every head (num_classes=len(classes))',
+            )
 
 
 def _pipeline_facts(pipeline: Any) -> tuple:
@@ -102,9 +181,7 @@ def _pipeline_facts(pipeline: Any) -> tuple:
     return need_masks, orientation
 
 
-def _load_coco_json(
-    ann_file: str, classes: Optional[List[str]] = None, default_classes: str = ''
-) -> dict:
+def _load_coco_json(ann_file: str) -> dict:
     """The parsed file, after the checks of its outline (one error each)."""
     if not osp.isfile(ann_file):
         raise UserError(f'annotation file {ann_file}: no such file')
@@ -126,49 +203,52 @@ def _load_coco_json(
         raise UserError(f'annotation file {ann_file}: {wrong} must be list(s)')
     if not data['categories']:
         raise UserError(f'annotation file {ann_file} has an empty category list')
-    names = [c.get('name') for c in data['categories'] if isinstance(c, dict)]
-    if classes and default_classes:
-        # no metainfo.classes: the type's own (COCO's 80) select the categories
-        left_out = [n for n in names if n not in classes]
-        if left_out:
-            raise UserError(
-                f'annotation file {ann_file}: {default_classes} has no metainfo.classes, so '
-                f"it keeps only its type's {len(classes)} class names, and the file's "
-                f'categories {_names(left_out)} are not among them; set '
-                'metainfo=dict(classes=(...)) to the category names to train on'
-            )
-    elif classes:
-        unknown = [c for c in classes if c not in names]
-        if unknown:
-            raise UserError(
-                f'annotation file {ann_file}: classes {_names(unknown)} of '
-                f'the config are not among its categories {_names(sorted(names, key=str))}'
-            )
     return data
 
 
-def check_coco_file(
-    ann_file: str,
-    img_dir: Optional[str] = None,
-    classes: Optional[List[str]] = None,
-    need_masks: bool = False,
-    findings: Optional[Findings] = None,
-    **kwargs,
-) -> dict:
-    """Check one COCO annotation file, its contents and (if ``img_dir``) its
-    images. Without ``findings``, raises :class:`UserError` listing every
-    error.
+def _make_synthetic(key: str, ds: dict) -> None:
+    """Generate the synthetic data set a ``synthetic=`` key asks for."""
+    if 'synthetic' not in ds:
+        return
+    if not _is_synthetic_type(ds.get('type')):
+        raise UserError(
+            f'{key}: synthetic= is understood by '
+            f"type='SyntheticCocoDataset' only, not by "
+            f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
+            'To train on your own data, drop the inherited key by '
+            'writing the dataset dict with _delete_=True (see '
+            'docs/own_data.md)'
+        )
+    if ds['synthetic'] is not None:
+        ensure_synthetic_coco(ds.get('data_root') or '.', **ds['synthetic'])
 
-    Returns:
-        dict: the parsed annotation file.
-    """
-    own = findings is None
-    findings = findings if findings is not None else Findings()
-    data = _load_coco_json(ann_file, classes)
-    check_coco_contents(ann_file, data, findings, img_dir=img_dir, need_masks=need_masks, **kwargs)
-    if own and findings.has_errors:
-        raise UserError('\n'.join(findings.error_lines()))
-    return data
+
+def _check_dataset_files(
+    key: str, ds: dict, classes: Optional[List[str]], default: bool, findings: Findings, done: set
+) -> None:
+    """Check the annotation file and images of the dataset at ``key`` (once
+    per file, image folder and need of masks)."""
+    root, ann = ds.get('data_root'), ds.get('ann_file')
+    if not ann or ds.get('backend_args') or _remote(_join(root, ann)):
+        return
+    ann = _join(root, ann)
+    img_dir = _join(root, (ds.get('data_prefix') or {}).get('img', ''))
+    need_masks, orientation = _pipeline_facts(ds.get('pipeline'))
+    if (osp.abspath(ann), osp.abspath(img_dir), need_masks) in done:
+        return
+    done.add((osp.abspath(ann), osp.abspath(img_dir), need_masks))
+    data = _load_coco_json(ann)
+    checked = check_coco_contents(
+        ann, data, findings, img_dir=img_dir, need_masks=need_masks, apply_orientation=orientation
+    )
+    if classes is not None and checked['categories'] is not None:
+        check_class_mapping(ann, checked['categories'], classes, findings, key, default=default)
+    if ds.get('test_mode'):
+        findings.info.append(f'{ann}: {len(checked["images"])} images')
+    else:
+        findings.info.append(
+            training_split_summary(ann, checked, data, classes, ds.get('filter_cfg'), findings)
+        )
 
 
 def check_data_report(
@@ -182,52 +262,25 @@ def check_data_report(
     JSON, no categories, ...) raise :class:`UserError` at once."""
     findings = Findings()
     done = set()
-    for key in loaders:
+    for n, key in enumerate(loaders):
         loader = cfg.get(key)
         if not loader:
             continue
         for ds in _datasets(loader.get('dataset')):
-            root = ds.get('data_root')
-            if 'synthetic' in ds:
-                if not _is_synthetic_type(ds.get('type')):
-                    raise UserError(
-                        f'{key}.dataset: synthetic= is understood by '
-                        f"type='SyntheticCocoDataset' only, not by "
-                        f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
-                        'To train on your own data, drop the inherited key by '
-                        'writing the dataset dict with _delete_=True (see '
-                        'docs/own_data.md)'
-                    )
-                if ds['synthetic'] is not None:
-                    ensure_synthetic_coco(root or '.', **ds['synthetic'])
-            ann = ds.get('ann_file')
-            if not ann or ds.get('backend_args') or _remote(_join(root, ann)):
-                continue
-            ann = _join(root, ann)
-            prefix = (ds.get('data_prefix') or {}).get('img', '')
-            img_dir = _join(root, prefix)
+            _make_synthetic(f'{key}.dataset', ds)
             classes, default = _classes(ds)
-            need_masks, orientation = _pipeline_facts(ds.get('pipeline'))
-            if (osp.abspath(ann), osp.abspath(img_dir), need_masks) in done:
-                continue
-            done.add((osp.abspath(ann), osp.abspath(img_dir), need_masks))
-            data = _load_coco_json(ann, classes, f'{key}.dataset' if default else '')
-            checked = check_coco_contents(
-                ann,
-                data,
-                findings,
-                img_dir=img_dir,
-                need_masks=need_masks,
-                apply_orientation=orientation,
+            if classes is not None and not default:
+                classes = check_classes_value(f'{key}.dataset', classes, findings)
+            mapping_faults = findings.count('class-not-in-categories') + findings.count(
+                'class-order'
             )
-            if ds.get('test_mode'):
-                findings.info.append(f'{ann}: {len(checked["images"])} images')
-            else:
-                findings.info.append(
-                    training_split_summary(
-                        ann, checked, data, classes, ds.get('filter_cfg'), findings
-                    )
-                )
+            _check_dataset_files(f'{key}.dataset', ds, classes, default, findings, done)
+            mapped = mapping_faults == findings.count('class-not-in-categories') + findings.count(
+                'class-order'
+            )
+            if classes is not None and n == 0 and mapped:
+                # the heads follow the classes; with classes still to fix, so are they
+                check_num_classes(cfg, f'{key}.dataset', classes, findings)
     for key in evaluators:
         evs = cfg.get(key)
         for ev in evs if isinstance(evs, (list, tuple)) else [evs]:

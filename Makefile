@@ -16,7 +16,7 @@ lint: setup       ## ruff: lint, import order and format of the whole tree (pypr
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: setup oldest-stack lint  ## lint, the whole suite (slow tests included), the fast tests on the oldest stack
+test: setup lint oldest-stack  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -10,6 +10,7 @@ import warnings
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from ..utils.errors import UserError
+from ..utils.launch import leave_process_group
 
 # mmengine imports pkg_resources, which warns on every run of a tool
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
@@ -145,13 +146,16 @@ def load_failure(runner: Any, error: Exception, testing: bool = False) -> str:
 def run_cli(main: Callable[[], None]) -> None:
     """Run ``main``; report :class:`UserError` (and config errors raised while
     building) as one line on stderr with exit status 2 (a line per fault when
-    it lists several)."""
+    it lists several). Under a distributed launch, every rank leaves the
+    process group before it exits (:func:`~gc_mmdet.utils.launch.leave_process_group`)."""
     try:
         main()
     except UserError as e:
         for line in str(e).splitlines() or ['']:  # several faults: one line each
             print(f'error: {line}', file=sys.stderr)
         sys.exit(2)
+    # after a success only: a rank that failed alone would wait at the barrier
+    leave_process_group()
 
 
 def format_metrics(metrics: Dict[str, float]) -> str:

@@ -15,8 +15,9 @@ def run(rank: int, world_size: int, init_file: str, out: str) -> None:
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-    import gc_mmdet  # noqa: F401
+    import gc_mmdet  # noqa: F401  (registers GCOptimWrapperConstructor)
     from _models import AllKinds
+    from gc_mmdet.utils.launch import leave_process_group
 
     torch.set_num_threads(1)
     dist.init_process_group(
@@ -48,4 +49,4 @@ def run(rank: int, world_size: int, init_file: str, out: str) -> None:
         results[name] = {k: v.detach().clone() for k, v in model.module.state_dict().items()}
     if rank == 0:
         torch.save(results, out)
-    dist.destroy_process_group()
+    leave_process_group()  # a barrier, then destroy: no SIGABRT at exit

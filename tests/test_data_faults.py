@@ -523,18 +523,39 @@ def test_test_tool_checks_the_test_set(data, tmp_path, capsys):
     ]
 
 
-def test_no_classes_in_the_config_means_coco_classes(data, capsys):
-    """A CocoDataset without metainfo.classes keeps COCO's 80 names only: of
-    apple, pear and plum it would train on apple alone, without a word."""
+_NO_CLASSES = (
+    'error: ' + ANN + ": train_dataloader.dataset has no metainfo.classes, so it uses its type's "
+    '80 class names, and {why}; set metainfo=dict(classes=(...)) to the category names to train '
+    "on, in the file's order"
+)
+
+
+@pytest.mark.parametrize(
+    'names, why',
+    [
+        # of apple, pear and plum it would train on apple alone, without a word
+        (
+            ('apple', 'pear', 'plum'),
+            "the file's categories ['pear', 'plum'] are not among them, so their objects would "
+            'be learned as background',
+        ),
+        # all COCO names: numbered in the file's order, named by COCO's (label 0 'person'
+        # for the file's 'car'), without a word
+        (
+            ('car', 'person', 'dog'),
+            "labels would carry the names of those classes (['person', 'bicycle', 'car', "
+            "'motorcycle', 'airplane', 'bus', 'train', 'truck', ...]) but follow the file's "
+            "categories (['car', 'person', 'dog'])",
+        ),
+    ],
+)
+def test_no_classes_in_the_config_means_coco_classes(data, capsys, names, why):
+    """A CocoDataset without metainfo.classes names its labels by COCO's 80."""
+    _categories(lambda cats: [c.__setitem__('name', n) for c, n in zip(cats, names)])(data)
     opts = own_data_overrides(data) + ['train_dataloader.dataset.metainfo=None']
     code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
     assert code == 2
-    assert err.splitlines() == [
-        'error: ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
-        "metainfo.classes, so it uses its type's 80 class names, and the file's categories "
-        "['pear', 'plum'] are not among them, so their objects would be learned as background; "
-        "set metainfo=dict(classes=(...)) to the category names to train on, in the file's order"
-    ]
+    assert err.splitlines() == [_NO_CLASSES.format(root=data, why=why)]
 
 
 def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_path):
@@ -558,22 +579,3 @@ def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_pa
     code, _, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
     assert code == 2 and 'orchard_01.jpg): JPEG is truncated' in err
     assert set(hash_tree(data)) == set(before)  # no file was added beside the data
-
-
-def test_no_classes_and_coco_names_in_another_order(data, capsys):
-    """Categories that are all COCO names, without metainfo.classes: mmdet
-    would number them in the file's order but name them by COCO's 80 (label
-    0 'person' for the file's first category, 'car'), without a word."""
-    _categories(
-        lambda cats: [c.__setitem__('name', n) for c, n in zip(cats, ('car', 'person', 'dog'))]
-    )(data)
-    opts = own_data_overrides(data) + ['train_dataloader.dataset.metainfo=None']
-    code, out, err = run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)
-    assert code == 2
-    assert err.splitlines() == [
-        'error: ' + ANN.format(root=data) + ': train_dataloader.dataset has no '
-        "metainfo.classes, so it uses its type's 80 class names, and labels would carry the "
-        "names of those classes (['person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', "
-        "'train', 'truck', ...]) but follow the file's categories (['car', 'person', 'dog']); "
-        "set metainfo=dict(classes=(...)) to the category names to train on, in the file's order"
-    ]

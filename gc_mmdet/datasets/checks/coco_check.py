@@ -303,6 +303,29 @@ def _is_name(v: Any) -> bool:
     return isinstance(v, str) and v.strip() != ''
 
 
+def _category_entry_problem(k: int, cat: Any) -> Optional[str]:
+    """What is wrong with entry ``k`` of ``categories``, if anything."""
+    if not isinstance(cat, dict):
+        return (
+            f'categories[{k}]: {_short(cat)} is not an object; write '
+            '{"id": <integer>, "name": "<class name>"}'
+        )
+    cid, name = cat.get('id'), cat.get('name')
+    if not _is_id(cid):
+        got = 'no "id"' if 'id' not in cat else f'"id" {_short(cid)} is not an integer'
+        return (
+            f'categories[{k}] (name {_short(name)}): {got}; give every category a unique '
+            'integer id, the one its annotations use as category_id'
+        )
+    if not _is_name(name):
+        got = 'no "name"' if 'name' not in cat else f'"name" {_short(name)} is not a class name'
+        return (
+            f'category {cid}: {got}; write its class name as a non-empty string, as '
+            'metainfo.classes lists it'
+        )
+    return None
+
+
 def check_categories(
     src: str, categories: List[Any], findings: Findings
 ) -> Optional[List[Tuple[int, str]]]:
@@ -319,39 +342,14 @@ def check_categories(
     """
     named, ids, names, faulty = [], defaultdict(list), defaultdict(list), False
     for k, cat in enumerate(categories):
-        if not isinstance(cat, dict):
-            findings.add(
-                'bad-category-entry',
-                src,
-                f'categories[{k}]: {_short(cat)} is not an object; write '
-                '{"id": <integer>, "name": "<class name>"}',
-            )
+        problem = _category_entry_problem(k, cat)
+        if problem:
+            findings.add('bad-category-entry', src, problem)
             faulty = True
             continue
-        cid, name = cat.get('id'), cat.get('name')
-        if not _is_id(cid):
-            got = 'no "id"' if 'id' not in cat else f'"id" {_short(cid)} is not an integer'
-            findings.add(
-                'bad-category-entry',
-                src,
-                f'categories[{k}] (name {_short(name)}): {got}; give every category a unique '
-                'integer id, the one its annotations use as category_id',
-            )
-            faulty = True
-            continue
-        if not _is_name(name):
-            got = 'no "name"' if 'name' not in cat else f'"name" {_short(name)} is not a class name'
-            findings.add(
-                'bad-category-entry',
-                src,
-                f'category {cid}: {got}; write its class name as a non-empty string, as '
-                'metainfo.classes lists it',
-            )
-            faulty = True
-            continue
-        ids[cid].append(name)
-        names[name].append(cid)
-        named.append((cid, name))
+        ids[cat['id']].append(cat['name'])
+        names[cat['name']].append(cat['id'])
+        named.append((cat['id'], cat['name']))
     for cid, used_by in ids.items():
         if len(used_by) > 1:
             faulty = True

@@ -189,8 +189,9 @@ def on_main_process(fn: Callable[[], Any]) -> Any:
             verdict = [str(e)]
     dist.broadcast_object_list(verdict, src=0)
     if verdict[0] is not None:
+        rank = dist.get_rank()
         leave_process_group()  # every rank stops here, together
-        if dist.get_rank() == 0:
+        if rank == 0:
             raise UserError(verdict[0])
         raise SystemExit(2)
     return result

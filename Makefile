@@ -29,12 +29,14 @@ oldest-stack:     ## a user's torch 2.1 / numpy 1.x environment, completed by GC
 test-oldest: oldest-stack  ## the fast tests on the oldest stack
 	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-demo: setup       ## the main job: train + evaluate Mask R-CNN + FPN + GC on synthetic COCO, then report
+demo: setup       ## the main job: train + evaluate Mask R-CNN + FPN + GC on synthetic COCO, report, publish to docs/results
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
-	$(PY) tools/demo_report.py $(DEMO_CONFIG) work_dirs/demo
+	$(PY) tools/demo_report.py $(DEMO_CONFIG) work_dirs/demo --publish docs/results
+	$(PY) tools/render_docs.py
 
 demo-r50: setup   ## Table 9's Mask R-CNN R50-FPN + GC on synthetic COCO (learns little on a CPU budget)
 	$(PY) tools/train.py configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py --work-dir work_dirs/demo_r50_gc
 
-compare: setup    ## the demo with and without GC over 3 seeds: mean ± std, band plot, verdict
-	$(PY) tools/compare_seeds.py --seeds 0 1 2 --out work_dirs/compare_demo
+compare: setup    ## the demo with and without GC over 3 seeds: mean ± std, band plot, verdict, published to docs/results
+	$(PY) tools/compare_seeds.py --seeds 0 1 2 --out work_dirs/compare_demo --publish docs/results
+	$(PY) tools/render_docs.py

@@ -9,8 +9,11 @@ import cv2
 import pytest
 import torch
 
-from _synthetic import run, tiny_overrides, tool_cmd
+from _synthetic import assert_ok, run, tiny_overrides, tool_cmd
+from gc_mmdet.cli import compare_seeds as S
 from gc_mmdet.cli.compare_seeds import _t975, verdict
+from gc_mmdet.cli.render_docs import compare_table
+from gc_mmdet.cli.results import load_results
 from gc_mmdet.cli.run_logs import last_checkpoint
 
 
@@ -32,10 +35,14 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     # 4 iterations of the demo model: keep every box so that each run is evaluated
     opts = tiny_overrides(synthetic_root, epochs=2) + ['model.test_cfg.rcnn.score_thr=0.0']
     proc = run(
-        tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out, '--cfg-options', *opts),
-        timeout=900,
+        tool_cmd(
+            'compare_seeds.py',
+            *('--seeds', '0', '1', '--out', out, '--publish', str(tmp_path / 'results')),
+            cfg_options=opts,
+        ),
+        timeout=550,  # under pytest-timeout (600 s), so the run's stderr is reported
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     summary = json.load(open(osp.join(out, 'summary.json')))
     for arm in ('baseline', 'gc'):
         per_seed = summary['arms'][arm]['per_seed']
@@ -57,6 +64,16 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     assert md in proc.stdout and 'Verdict, GC minus baseline: box AP' in md
     img = cv2.imread(osp.join(out, 'ap_bands.png'))
     assert img is not None and img.shape == (400, 1000, 3)
+    # --publish: the summary and every run, which README's table is rendered from
+    published = load_results(str(tmp_path / 'results'), 'compare_demo')
+    assert published['arms'] == json.loads(json.dumps(summary['arms']))
+    assert sorted(published['runs']['gc']) == ['0', '1']
+    assert published['runs']['gc']['0']['final']['coco/bbox_mAP'] == pytest.approx(
+        summary['arms']['gc']['per_seed']['0']['bbox']
+    )
+    table = compare_table(published)
+    assert S.summary_table(summary) in table and 'seeds. Runs one after another' in table
+    assert cv2.imread(str(tmp_path / 'results' / 'compare_ap_bands.png')) is not None
     # a second call keeps the finished runs
     again = run(
         tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', out, '--cfg-options', *opts),

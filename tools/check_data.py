@@ -13,12 +13,15 @@ when the data can be trained on, 2 when not. The rules: docs/own_data.md.
 import argparse
 import os.path as osp
 
-from gc_mmdet.cli.common import run_cli
+from mmengine.config import Config
+
+import gc_mmdet  # noqa: F401  (registers the dataset types)
+from gc_mmdet.cli.common import add_cfg_options, run_cli
+from gc_mmdet.datasets.checks import check_datasets
+from gc_mmdet.utils import UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
-
     parser = argparse.ArgumentParser(description='Check the data of a config')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
@@ -26,26 +29,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help="check test_dataloader and test_evaluator (tools/test.py's data) instead of train/val",
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_dataloader.dataset.data_root=...',
-    )
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from gc_mmdet.utils import UserError
-
     if not osp.isfile(args.config):
         raise UserError(f'config {args.config}: no such file')
-    from mmengine.config import Config
-
-    import gc_mmdet  # noqa: F401  (registers the dataset types)
-    from gc_mmdet.datasets.checks import check_datasets
-
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

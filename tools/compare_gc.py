@@ -19,10 +19,11 @@ import os
 import os.path as osp
 
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.utils import UserError
+from gc_mmdet.cli.compare_gc import OUTPUT_FILES, OWNER_KEYS, comparison, plot_runs, to_markdown
+from gc_mmdet.utils import UserError, check_output_files
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Compare a baseline and a GC run')
     parser.add_argument('baseline_work_dir')
     parser.add_argument('gc_work_dir')
@@ -30,20 +31,19 @@ def main(argv=None) -> None:
         '--row', help='row of configs/paper_results.json (default: guessed from the dumped configs)'
     )
     parser.add_argument('--out', help='output folder (default: GC_WORK_DIR/compare)')
-    args = parser.parse_args(argv)
-    from gc_mmdet.cli.compare_gc import comparison, plot_runs, to_markdown
+    return parser.parse_args(argv)
 
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     for d in (args.baseline_work_dir, args.gc_work_dir):
         if not osp.isdir(d):
             raise UserError(f'work dir {d}: no such folder')
     out = args.out or osp.join(args.gc_work_dir, 'compare')
-    from gc_mmdet.cli.compare_gc import OUTPUT_FILES, OWNER_KEYS
-    from gc_mmdet.utils import check_output_files
-
     check_output_files(out, OUTPUT_FILES, 'compare.json', OWNER_KEYS)
     try:
         cmp = comparison(args.baseline_work_dir, args.gc_work_dir, args.row)
-    except (KeyError, FileNotFoundError) as e:
+    except KeyError as e:
         raise UserError(str(e).strip('"')) from e
     os.makedirs(out, exist_ok=True)
     md = to_markdown(cmp)

@@ -3,7 +3,7 @@
 """GC against its baseline over several training seeds (`make compare`).
 
     python tools/compare_seeds.py [--seeds 0 1 2] [--out work_dirs/compare_demo] \
-        [--baseline CONFIG] [--gc CONFIG] [--cfg-options ...]
+        [--baseline CONFIG] [--gc CONFIG] [--publish docs/results] [--cfg-options ...]
 
 Trains the baseline and the GC config (default: the demo pair) once per seed
 (`randomness.seed`; the data set is the same for all) through
@@ -11,43 +11,43 @@ tools/train.py, one run after another into OUT/{baseline,gc}_seed{S}/ (a
 finished run is kept and not trained again), then writes OUT/summary.md and
 OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, Welch's
 test of the difference) and OUT/ap_bands.png (AP against iteration, mean ±
-std band per arm), and prints the table and a one-line verdict.
+std band per arm), and prints the table and a one-line verdict. With
+--publish DIR it also writes DIR/compare_demo.json (the summary, every run's
+AP curve and timing, the machine, the commit) and DIR/compare_ap_bands.png,
+which tools/render_docs.py renders README's and docs' figures from.
 """
 
 import argparse
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
-import time
 
+from gc_mmdet.cli import compare_seeds as S
 from gc_mmdet.cli.common import run_cli
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from gc_mmdet.cli.results import compare_results, publish_file, write_results
+from gc_mmdet.utils import UserError, check_output_files
 
 DEMO_BASELINE = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'
 DEMO_GC = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
 
 
-def _finished(work_dir: str) -> bool:
-    return osp.isfile(osp.join(work_dir, 'metrics.json'))
-
-
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='GC vs baseline over several seeds')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--out', default='work_dirs/compare_demo')
     parser.add_argument('--baseline', default=DEMO_BASELINE, help='baseline config')
     parser.add_argument('--gc', default=DEMO_GC, help='GC config')
     parser.add_argument(
+        '--publish', metavar='DIR', help='also write DIR/compare_demo.json and the band plot'
+    )
+    parser.add_argument(
         '--cfg-options', nargs='+', default=[], help='passed to every tools/train.py run'
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    from gc_mmdet.cli import compare_seeds as S
-    from gc_mmdet.utils import UserError, check_output_files
 
+def main(argv=None) -> None:
+    args = parse_args(argv)
     if len(set(args.seeds)) < 2:
         raise UserError('--seeds: give at least 2 different seeds (3 or more for a useful test)')
     for cfg in (args.baseline, args.gc):
@@ -56,32 +56,7 @@ def main(argv=None) -> None:
     check_output_files(args.out, S.OUTPUT_FILES, 'summary.json', S.OWNER_KEYS)
     runs = S.arms_runs(args.out, args.seeds)
     configs = {'baseline': args.baseline, 'gc': args.gc}
-    for seed in args.seeds:  # alternate arms, so a partial run compares like with like
-        for arm in ('baseline', 'gc'):
-            wd = runs[arm][seed]
-            if _finished(wd):
-                print(f'[compare] {arm} seed {seed}: finished earlier, kept ({wd})', flush=True)
-                continue
-            cmd = [
-                sys.executable,
-                osp.join(ROOT, 'tools', 'train.py'),
-                configs[arm],
-                '--work-dir',
-                wd,
-                '--cfg-options',
-                f'randomness.seed={seed}',
-                *args.cfg_options,
-            ]
-            print(f'[compare] {arm} seed {seed}: training into {wd}', flush=True)
-            start = time.time()
-            # the run's own log is in its work dir; keep stderr for the error line
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if proc.returncode != 0:
-                last = (proc.stderr.strip().splitlines() or [''])[-1]
-                raise UserError(
-                    f'{arm} seed {seed} failed (exit {proc.returncode}): {last} (log in {wd})'
-                )
-            print(f'[compare] {arm} seed {seed}: done in {time.time() - start:.0f} s', flush=True)
+    S.train_arms(runs, configs, args.seeds, args.cfg_options)
 
     summary = S.summarize(runs)
     summary.update(seeds=args.seeds, configs=configs)
@@ -98,6 +73,10 @@ def main(argv=None) -> None:
     print(
         f'written: {osp.join(args.out, "summary.md")}, {osp.join(args.out, "summary.json")}, {plot}'
     )
+    if args.publish:
+        path = write_results(args.publish, 'compare_demo', compare_results(summary, runs))
+        publish_file(plot, args.publish, 'compare_ap_bands.png')
+        print(f'published: {path} and the band plot beside it')
 
 
 if __name__ == '__main__':

@@ -2,24 +2,32 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """What a finished demo run learned: its AP table and two pictures.
 
-    python tools/demo_report.py CONFIG WORK_DIR [--num-images 4] [--cfg-options ...]
+    python tools/demo_report.py CONFIG WORK_DIR [--num-images 4] [--publish docs/results] \
+        [--cfg-options ...]
 
 Prints the last evaluation's COCO AP table (box and mask) and writes
 WORK_DIR/ap_curve.png (AP over training iterations) and
 WORK_DIR/predictions.png (val images: ground truth left, the trained
-detector's masks, boxes and scores right), then prints their paths.
-`make demo` runs it after training.
+detector's masks, boxes and scores right), then prints their paths. With
+--publish DIR it also writes DIR/demo.json (metrics, AP curve, timing,
+machine, commit) and copies the two pictures there as demo_ap_curve.png and
+demo_predictions.png; tools/render_docs.py renders README's and docs' demo
+figures from them. `make demo` runs it after training, with --publish docs/results.
 """
 
 import argparse
 import os.path as osp
 
-from gc_mmdet.cli.common import run_cli
+from mmengine.config import Config, DictAction
+
+from gc_mmdet.cli.common import format_metrics, run_cli
+from gc_mmdet.cli.results import demo_results, publish_file, write_results
+from gc_mmdet.cli.run_logs import last_checkpoint, last_evaluation
+from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
+from gc_mmdet.utils import UserError
 
 
-def main(argv=None) -> None:
-    from mmengine.config import DictAction
-
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Report a finished demo run')
     parser.add_argument('config')
     parser.add_argument('work_dir')
@@ -30,26 +38,26 @@ def main(argv=None) -> None:
         '--score-thr', type=float, default=0.5, help='predictions below this score are not drawn'
     )
     parser.add_argument(
+        '--publish', metavar='DIR', help='also write DIR/demo.json and the two pictures'
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='the same overrides the run was trained with',
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    from gc_mmdet.cli.common import format_metrics
-    from gc_mmdet.cli.run_logs import last_checkpoint, read_scalars, val_records
-    from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
-    from gc_mmdet.utils import UserError
 
+def main(argv=None) -> None:
+    args = parse_args(argv)
     ckpt = last_checkpoint(args.work_dir)
-    evaluations = val_records(read_scalars(args.work_dir))
-    if not ckpt or not osp.isfile(ckpt) or not evaluations:
+    if not ckpt or not osp.isfile(ckpt):
         raise UserError(
             f'{args.work_dir}: no finished run (checkpoint and evaluation) '
             'to report; train first, e.g. make demo'
         )
-    print(format_metrics(evaluations[-1]))
+    print(format_metrics(last_evaluation(args.work_dir)))
     curve = plot_ap_curve(args.work_dir, osp.join(args.work_dir, 'ap_curve.png'))
     preds = draw_predictions(
         args.config,
@@ -61,6 +69,15 @@ def main(argv=None) -> None:
     )
     print(f'AP curve: {curve}')
     print(f'predictions: {preds}')
+    if args.publish:
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        seed = cfg.get('randomness', {}).get('seed')
+        path = write_results(args.publish, 'demo', demo_results(args.config, seed, args.work_dir))
+        publish_file(curve, args.publish, 'demo_ap_curve.png')
+        publish_file(preds, args.publish, 'demo_predictions.png')
+        print(f'published: {path} and the two pictures beside it')
 
 
 if __name__ == '__main__':

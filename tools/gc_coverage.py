@@ -18,12 +18,17 @@ exits 1 when a layer breaks it.
 import argparse
 import sys
 
-from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.common import add_cfg_options, run_cli
+from gc_mmdet.cli.gc_coverage import (
+    build_selection,
+    coverage_table,
+    load_with_gc,
+    verify_checkpoints,
+    verify_report,
+)
 
 
-def main(argv=None) -> None:
-    from mmengine.config import DictAction
-
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='GC coverage of a config')
     parser.add_argument('config', help='config file or mmdet::NAME')
     parser.add_argument(
@@ -39,16 +44,12 @@ def main(argv=None) -> None:
         help='channel-mean change accepted, as a fraction of the largest '
         'channel RMS weight change (plus float rounding)',
     )
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
+    add_cfg_options(parser)
+    return parser.parse_args(argv)
 
-    from gc_mmdet.cli.gc_coverage import (
-        build_selection,
-        coverage_table,
-        load_with_gc,
-        verify_checkpoints,
-    )
 
+def main(argv=None) -> None:
+    args = parse_args(argv)
     cfg, added = load_with_gc(args.config, args.cfg_options)
     model, wrapper = build_selection(cfg)
     sel = wrapper.gc_handle.selection
@@ -62,26 +63,8 @@ def main(argv=None) -> None:
     if not args.verify:
         return
     ok, rows = verify_checkpoints(sel, *args.verify, tol=args.tol)
-    print('\n| layer | kind | max channel-mean change | max channel RMS change | ratio |')
-    print('|---|---|---|---|---|')
-    for r in rows[:5]:
-        print(
-            f'| {r["name"]} | {r["kind"]} | {r["drift"]:.3e} | {r["moved"]:.3e} | {r["ratio"]:.3e} |'
-        )
-    worst = rows[0]
-    if ok:
-        print(
-            f'GC constraint holds on all {len(rows)} covered weights '
-            f'(worst: {worst["name"]}, ratio {worst["ratio"]:.2e})'
-        )
-    else:
-        broken = sum(not r['holds'] for r in rows)
-        print(
-            f'GC constraint violated on {broken} of {len(rows)} covered weights; worst: '
-            f'{worst["name"]} changed its channel means by {worst["drift"]:.3e} while its '
-            f'weights moved {worst["moved"]:.3e} (ratio {worst["ratio"]:.2e}); '
-            'was GC in effect for this run?'
-        )
+    print(verify_report(ok, rows))
+    if not ok:
         sys.exit(1)
 
 

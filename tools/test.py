@@ -17,12 +17,17 @@ from mmengine.dist import is_main_process
 
 from gc_mmdet.cli.common import (
     add_common_args,
+    build_runner,
+    check_data_first,
     format_metrics,
     load_config,
+    load_failure,
     run_cli,
     write_metrics,
 )
+from gc_mmdet.evaluation import with_eval_backend
 from gc_mmdet.evaluation.backends import EVAL_BACKENDS
+from gc_mmdet.utils import SampleLoadError, UserError, without_pretrained
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,14 +51,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from gc_mmdet.utils import UserError, without_pretrained
-
     if not osp.isfile(args.checkpoint):
         raise UserError(f'checkpoint {args.checkpoint}: no such file')
     cfg = load_config(args)
     if args.eval_backend:
-        from gc_mmdet.evaluation import with_eval_backend
-
         cfg.test_evaluator = with_eval_backend(
             cfg.test_evaluator, args.eval_backend, option='--eval-backend'
         )
@@ -71,9 +72,6 @@ def main(argv=None) -> None:
             else list(cfg.test_evaluator)
         )
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
-
-    from gc_mmdet.cli.common import build_runner, check_data_first, load_failure
-    from gc_mmdet.utils import SampleLoadError
 
     check_data_first(
         cfg, args.launcher, loaders=('test_dataloader',), evaluators=('test_evaluator',)

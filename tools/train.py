@@ -15,8 +15,28 @@ import os
 import os.path as osp
 import sys
 
-from gc_mmdet.cli.common import add_common_args, load_config, run_cli
+import torch
+from mmengine.dist import is_main_process
+
+from gc_mmdet.cli.common import (
+    add_common_args,
+    build_runner,
+    check_data_first,
+    load_config,
+    load_failure,
+    report_run,
+    run_cli,
+)
+from gc_mmdet.evaluation import with_eval_backend
 from gc_mmdet.evaluation.backends import EVAL_BACKENDS
+from gc_mmdet.utils import (
+    SampleLoadError,
+    UserError,
+    check_pretrained_available,
+    checkpoint_problem,
+    find_resumable_checkpoint,
+    use_safe_checkpoints,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,15 +73,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
-    args = parse_args(argv)
-    cfg = load_config(args)
+def apply_flags(cfg, args: argparse.Namespace) -> None:
+    """--amp, --auto-scale-lr and --eval-backend, as mmdet's train.py."""
     if args.amp:
-        import torch
-
         if not torch.cuda.is_available():
-            from gc_mmdet.utils import UserError
-
             raise UserError(
                 "--amp needs a CUDA GPU (mmengine's AmpOptimWrapper refuses to run without one)"
             )
@@ -69,45 +84,40 @@ def main(argv=None) -> None:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            from gc_mmdet.utils import UserError
-
             raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.eval_backend:
-        from gc_mmdet.evaluation import with_eval_backend
-
         for key in ('val_evaluator', 'test_evaluator'):
             if cfg.get(key):
                 cfg[key] = with_eval_backend(
                     cfg[key], args.eval_backend, key=key, option='--eval-backend'
                 )
-    from gc_mmdet.utils import (
-        UserError,
-        checkpoint_problem,
-        find_resumable_checkpoint,
-        use_safe_checkpoints,
-    )
 
-    use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint
-    if args.resume == 'auto':
-        # the checkpoint last_checkpoint names, or the newest complete one
+
+def apply_resume(cfg, resume) -> None:
+    """--resume CKPT, or --resume alone: the checkpoint last_checkpoint names,
+    or the newest complete one."""
+    if resume == 'auto':
         ckpt, note = find_resumable_checkpoint(cfg.work_dir)
         # before the process group exists: the launcher's RANK says who prints
         if note and int(os.environ.get('RANK', '0')) == 0:
             print(f'warning: {note}', file=sys.stderr)
         cfg.resume, cfg.load_from = True, ckpt
-    elif args.resume is not None:
-        problem = checkpoint_problem(args.resume)
+    elif resume is not None:
+        problem = checkpoint_problem(resume)
         if problem:
-            raise UserError(f'--resume {args.resume}: {problem}')
-        cfg.resume, cfg.load_from = True, args.resume
+            raise UserError(f'--resume {resume}: {problem}')
+        cfg.resume, cfg.load_from = True, resume
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args)
+    apply_flags(cfg, args)
+    use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint
+    apply_resume(cfg, args.resume)
     if not args.no_pretrained_check and not cfg.get('resume'):
-        from gc_mmdet.utils import check_pretrained_available
-
         check_pretrained_available(cfg)
-
-    from gc_mmdet.cli.common import build_runner, check_data_first, load_failure
-    from gc_mmdet.utils import SampleLoadError
 
     skip_log = check_data_first(cfg, args.launcher)
     skipped_before = _count_lines(skip_log)
@@ -116,11 +126,7 @@ def main(argv=None) -> None:
         runner.train()
     except SampleLoadError as e:
         raise UserError(load_failure(runner, e)) from None
-    from mmengine.dist import is_main_process
-
     if is_main_process():
-        from gc_mmdet.cli.common import report_run
-
         print(report_run(runner))
         skipped = _count_lines(skip_log) - skipped_before
         if skipped:

@@ -3,19 +3,30 @@
 Runner construction and one-line error reporting."""
 
 import argparse
+import json
 import os
 import os.path as osp
 import sys
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence
 
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from ..datasets.checks import check_datasets, use_guarded_loading
+from ..engine.optimizers.gc_constructor import check_gc_cfg
+from ..utils.checkpoints import find_resumable_checkpoint
 from ..utils.errors import UserError
-from ..utils.launch import leave_process_group
+from ..utils.launch import leave_process_group, on_main_process, prepare_distributed
+from ..utils.work_dir import check_work_dir
+from .run_logs import last_checkpoint, read_scalars, val_records
 
 # mmengine imports pkg_resources, which warns on every run of a tool
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 __all__ = [
+    'add_cfg_options',
     'add_common_args',
     'load_config',
     'build_runner',
@@ -27,18 +38,23 @@ __all__ = [
 ]
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    from mmengine.config import DictAction
-
-    parser.add_argument(
-        '--work-dir', help='where logs and checkpoints go (default: ./work_dirs/CONFIG_NAME)'
-    )
+def add_cfg_options(parser: argparse.ArgumentParser, help: str = '') -> None:
+    """``--cfg-options key=value ...``, parsed as mmengine's tools do."""
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config keys, e.g. optim_wrapper.gc_cfg.layers=conv',
+        help=help or 'override config keys, e.g. optim_wrapper.gc_cfg.layers=conv',
     )
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The flags of mmdet's train.py and test.py: --work-dir,
+    --cfg-options, --launcher, --local-rank."""
+    parser.add_argument(
+        '--work-dir', help='where logs and checkpoints go (default: ./work_dirs/CONFIG_NAME)'
+    )
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -58,11 +74,6 @@ def load_config(args: argparse.Namespace) -> Any:
         # torch.distributed.launch passes --local-rank instead; Slurm's and
         # MPI's local rank is read from their own variables when launching
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    from mmengine.config import Config
-
-    import gc_mmdet  # noqa: F401  (registers GC modules, checkpoint shim)
-
-    from ..engine.optimizers.gc_constructor import check_gc_cfg
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -72,7 +83,6 @@ def load_config(args: argparse.Namespace) -> Any:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    from ..utils.work_dir import check_work_dir
 
     check_work_dir(cfg.work_dir, args.config)
     ow = cfg.get('optim_wrapper') or {}
@@ -86,11 +96,6 @@ def load_config(args: argparse.Namespace) -> Any:
 
 def build_runner(cfg: Any, launcher: str) -> Any:
     """An mmengine Runner (or the config's ``runner_type``) for ``cfg``."""
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from ..utils.launch import prepare_distributed
-
     prepare_distributed(cfg, launcher)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
@@ -110,9 +115,6 @@ def check_data_first(
     Returns:
         str: the skipped-samples list when ``data_check.on_load_error='skip'``.
     """
-    from ..datasets.checks import check_datasets, use_guarded_loading
-    from ..utils.launch import on_main_process, prepare_distributed
-
     skip_log = use_guarded_loading(cfg)
     prepare_distributed(cfg, launcher)  # the process group, for the verdict
     on_main_process(lambda: check_datasets(cfg, loaders, evaluators))
@@ -128,7 +130,6 @@ def load_failure(runner: Any, error: Exception, testing: bool = False) -> str:
             f'testing stopped: image {what}; fix or remove that image (the data check '
             'passed before: it changed or became unreadable since)'
         )
-    from ..utils.checkpoints import find_resumable_checkpoint
 
     ckpt, _ = find_resumable_checkpoint(runner.work_dir)
     resume = (
@@ -181,8 +182,6 @@ def format_metrics(metrics: Dict[str, float]) -> str:
 def report_run(runner: Any) -> str:
     """Where a finished training run left its checkpoint, logs and metrics;
     the last evaluation is also written to ``WORK_DIR/metrics.json``."""
-    from .run_logs import last_checkpoint, read_scalars, val_records
-
     lines = [f'checkpoint: {last_checkpoint(runner.work_dir)}', f'logs: {runner.log_dir}']
     evaluations = val_records(read_scalars(runner.work_dir))
     if evaluations:
@@ -193,8 +192,6 @@ def report_run(runner: Any) -> str:
 
 def write_metrics(runner: Any, metrics: dict) -> str:
     """Write ``metrics`` to ``WORK_DIR/metrics.json``; return its path."""
-    import json
-
     path = osp.join(runner.work_dir, 'metrics.json')
     with open(path, 'w') as f:
         json.dump(metrics, f, indent=2)

@@ -8,7 +8,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-from .run_logs import read_scalars, train_records, val_records
+from .run_logs import last_evaluation, read_scalars, train_records, val_records
+from .visualize import pyplot
 
 __all__ = [
     'load_results_table',
@@ -45,10 +46,7 @@ def guess_row(work_dir: str, rows: Dict[str, dict]) -> Optional[str]:
 
 def run_metrics(work_dir: str) -> Dict[str, Dict[str, float]]:
     """The last evaluation of a run as ``{task: {AP, AP50, AP75}}`` in %."""
-    records = val_records(read_scalars(work_dir))
-    if not records:
-        raise FileNotFoundError(f'{work_dir}: no evaluation found in */vis_data/scalars.json')
-    last = records[-1]
+    last = last_evaluation(work_dir)
     out = {}
     for task in TASKS:
         if f'coco/{task}_mAP' in last:
@@ -134,7 +132,6 @@ def _series(records: List[dict], key: str, x: str = 'step'):
 
 def plot_runs(baseline_dir: str, gc_dir: str, out_dir: str) -> List[str]:
     """loss.png, ap.png and (when GCStatsHook ran) grad_norm.png."""
-    from .visualize import pyplot
 
     plt = pyplot()
 

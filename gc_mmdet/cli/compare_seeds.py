@@ -5,22 +5,28 @@ with a band per arm."""
 
 import math
 import os.path as osp
+import subprocess
+import sys
+import time
 from typing import Dict, List, Mapping, Sequence
 
 from ..utils.errors import UserError
-from .visualize import TASK_LABELS, ap_by_iteration, pyplot
+from .run_logs import TASK_LABELS, ap_by_iteration, last_evaluation
+from .visualize import pyplot
 
 __all__ = [
     'final_ap',
     'summarize',
     'verdict',
     'verdict_line',
+    'summary_table',
     'to_markdown',
     'plot_bands',
     'OUTPUT_FILES',
     'OWNER_KEYS',
     'run_dir',
     'arms_runs',
+    'train_arms',
 ]
 
 #: What tools/compare_seeds.py writes into its --out folder (beside the runs);
@@ -79,13 +85,8 @@ def _mean_std(xs: Sequence[float]):
 
 def final_ap(work_dir: str) -> Dict[str, float]:
     """The last evaluation's box and mask AP of a run."""
-    curves = ap_by_iteration(work_dir)
-    if not curves:
-        raise UserError(
-            f'{work_dir}: no COCO evaluation in its logs (an evaluation whose '
-            'predictions were all below test_cfg.rcnn.score_thr logs none)'
-        )
-    return {task: ys[-1] for task, (_, ys) in curves.items()}
+    last = last_evaluation(work_dir)
+    return {t: last[f'coco/{t}_mAP'] for t in TASK_LABELS if f'coco/{t}_mAP' in last}
 
 
 def verdict(a: Sequence[float], b: Sequence[float]) -> dict:
@@ -153,12 +154,11 @@ def verdict_line(summary: dict) -> str:
     return 'Verdict, GC minus baseline: ' + '; '.join(parts) + '.'
 
 
-def to_markdown(summary: dict, title: str) -> str:
+def summary_table(summary: dict) -> str:
+    """The per-arm table (mean ± std and every seed) and the verdict line."""
     arms = summary['arms']
-    seeds = sorted({s for a in arms.values() for s in a['per_seed']})
+    seeds = sorted({s for a in arms.values() for s in a['per_seed']}, key=int)
     lines = [
-        f'### {title}',
-        '',
         '| arm | box AP (mean ± std) | mask AP (mean ± std) | '
         + ' | '.join(f'seed {s} box / mask' for s in seeds)
         + ' |',
@@ -174,8 +174,11 @@ def to_markdown(summary: dict, title: str) -> str:
             for s in seeds
         ]
         lines.append(f'| {name} (n={len(ps)}) | ' + ' | '.join(cells) + ' |')
-    lines += ['', verdict_line(summary), '']
-    return '\n'.join(lines)
+    return '\n'.join(lines + ['', verdict_line(summary)])
+
+
+def to_markdown(summary: dict, title: str) -> str:
+    return f'### {title}\n\n{summary_table(summary)}\n'
 
 
 def plot_bands(runs: Mapping[str, Mapping[int, str]], out_file: str) -> str:
@@ -226,3 +229,39 @@ def run_dir(out_dir: str, arm: str, seed: int) -> str:
 
 def arms_runs(out_dir: str, seeds: List[int]) -> Dict[str, Dict[int, str]]:
     return {arm: {s: run_dir(out_dir, arm, s) for s in seeds} for arm in ('baseline', 'gc')}
+
+
+def _finished(work_dir: str) -> bool:
+    return osp.isfile(osp.join(work_dir, 'metrics.json'))
+
+
+def train_arms(
+    runs: Mapping[str, Mapping[int, str]],
+    configs: Mapping[str, str],
+    seeds: Sequence[int],
+    cfg_options: Sequence[str] = (),
+) -> None:
+    """Train every arm once per seed with tools/train.py, alternating arms
+    so that a partial comparison compares like with like; a finished run
+    (``metrics.json`` in its work dir) is kept."""
+    train_py = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'train.py'
+    )
+    for seed in seeds:
+        for arm in ('baseline', 'gc'):
+            wd = runs[arm][seed]
+            if _finished(wd):
+                print(f'[compare] {arm} seed {seed}: finished earlier, kept ({wd})', flush=True)
+                continue
+            cmd = [sys.executable, train_py, configs[arm], '--work-dir', wd, '--cfg-options']
+            cmd += [f'randomness.seed={seed}', *cfg_options]
+            print(f'[compare] {arm} seed {seed}: training into {wd}', flush=True)
+            start = time.time()
+            # the run's own log is in its work dir; keep stderr for the error line
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or [''])[-1]
+                raise UserError(
+                    f'{arm} seed {seed} failed (exit {proc.returncode}): {last} (log in {wd})'
+                )
+            print(f'[compare] {arm} seed {seed}: done in {time.time() - start:.0f} s', flush=True)

@@ -16,12 +16,21 @@ import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
 
 from ..core.attach import ADAPTIVE_OPTIMIZERS
+from ..core.centralize import channel_mean
 from ..core.selection import SKIP_OTHER, GCSelection
 from ..utils.errors import UserError
+from ..utils.pretrained import without_pretrained
 
 __all__ = [
+    'verify_report',
     'read_config',
     'load_with_gc',
     'build_selection',
@@ -35,8 +44,6 @@ __all__ = [
 def read_config(path: str) -> Any:
     """A config from a file path or a package name such as ``mmdet::...``
     (mmengine's :func:`~mmengine.hub.get_config`)."""
-    from mmengine.config import Config
-    from mmengine.hub import get_config
 
     try:
         with warnings.catch_warnings():  # mmengine.hub imports pkg_resources
@@ -54,7 +61,6 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
         tuple: the config, and the ``gc_cfg`` added (None when the config
         already uses GC).
     """
-    import gc_mmdet  # noqa: F401  (registers the constructor)
 
     cfg = read_config(path)
     if cfg_options:
@@ -77,12 +83,6 @@ def build_selection(cfg: Any) -> Tuple[torch.nn.Module, Any]:
     """Build the model (no pretrained weights) and its optimizer wrapper
     through the config's constructor; returns the model and the wrapper
     (its ``gc_handle`` holds the selection)."""
-    from mmdet.registry import MODELS
-    from mmengine.logging import MMLogger
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import DefaultScope
-
-    from ..utils.pretrained import without_pretrained
 
     logger = MMLogger.get_current_instance()
     level = logger.level
@@ -137,7 +137,6 @@ def channel_drift(layout, before: torch.Tensor, after: torch.Tensor, tol: float 
     the means move with the weights (``drift / moved`` ~0.01-1); with it
     only float rounding moves them.
     """
-    from ..core.centralize import channel_mean
 
     wa, wb = before.detach().double(), after.detach().double()
     drift = (channel_mean(wb, layout) - channel_mean(wa, layout)).abs().max().item()
@@ -172,3 +171,32 @@ def verify_checkpoints(
         )
     rows.sort(key=lambda r: (r['holds'], -r['ratio']))
     return bool(rows) and all(r['holds'] for r in rows), rows
+
+
+def verify_report(ok: bool, rows: List[dict]) -> str:
+    """The five worst weights of :func:`verify_checkpoints` as a table, and
+    one line: the GC constraint holds on every covered weight, or not."""
+    lines = [
+        '',
+        '| layer | kind | max channel-mean change | max channel RMS change | ratio |',
+        '|---|---|---|---|---|',
+    ]
+    for r in rows[:5]:
+        lines.append(
+            f'| {r["name"]} | {r["kind"]} | {r["drift"]:.3e} | {r["moved"]:.3e} | {r["ratio"]:.3e} |'
+        )
+    worst = rows[0]
+    if ok:
+        lines.append(
+            f'GC constraint holds on all {len(rows)} covered weights '
+            f'(worst: {worst["name"]}, ratio {worst["ratio"]:.2e})'
+        )
+    else:
+        broken = sum(not r['holds'] for r in rows)
+        lines.append(
+            f'GC constraint violated on {broken} of {len(rows)} covered weights; worst: '
+            f'{worst["name"]} changed its channel means by {worst["drift"]:.3e} while its '
+            f'weights moved {worst["moved"]:.3e} (ratio {worst["ratio"]:.2e}); '
+            'was GC in effect for this run?'
+        )
+    return '\n'.join(lines)

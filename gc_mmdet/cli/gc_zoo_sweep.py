@@ -10,7 +10,9 @@ import time
 from typing import Dict, List, Tuple
 
 import torch
+from mmdet.testing import demo_mm_inputs
 
+from ..core.selection import SKIP_OTHER
 from .gc_coverage import build_selection, channel_drift, load_with_gc
 
 __all__ = ['ZOO', 'NOT_ASSERTED', 'sweep_config', 'to_markdown', 'image_size']
@@ -69,7 +71,6 @@ def image_size(family: str) -> int:
 
 
 def _batch(num_classes: int, size: int, with_mask: bool) -> dict:
-    from mmdet.testing import demo_mm_inputs
 
     return demo_mm_inputs(
         batch_size=2,
@@ -122,7 +123,6 @@ def sweep_config(name: str, family: str, tol: float = 1e-3) -> Dict:
         for n, p in model.named_parameters()
         if p.dim() >= 2 and id(p) in optimized and id(p) not in covered and id(p) not in skipped_ids
     ]
-    from ..core.selection import SKIP_OTHER
 
     row = dict(
         config=name,

@@ -3,39 +3,25 @@
 masks and boxes on val images beside the ground truth (mmdet's
 ``DetLocalVisualizer``)."""
 
+import contextlib
+import io
 import os.path as osp
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
 
+import cv2
 import numpy as np
+import torch
+from mmdet.apis import inference_detector, init_detector
+from mmdet.registry import VISUALIZERS
+from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+from pycocotools.coco import COCO
 
-from .run_logs import read_scalars, train_records, val_records
+from .run_logs import TASK_LABELS, ap_by_iteration
 
-__all__ = ['ap_by_iteration', 'plot_ap_curve', 'draw_predictions']
-
-TASK_LABELS = {'bbox': 'box AP', 'segm': 'mask AP'}
-
-
-def ap_by_iteration(work_dir: str) -> Dict[str, Tuple[List[int], List[float]]]:
-    """``{task: (iterations, AP)}`` of every evaluation of a run.
-
-    mmengine records an epoch-based run's evaluations by epoch; each is
-    placed at the last training iteration of its epoch.
-    """
-    records = read_scalars(work_dir)
-    epoch_end: Dict[int, int] = {}
-    for r in train_records(records):
-        if 'epoch' in r:
-            epoch_end[r['epoch']] = max(epoch_end.get(r['epoch'], 0), r['iter'])
-    curves = {}
-    for task in TASK_LABELS:
-        pts = [
-            (epoch_end.get(r['step'], r['step']), r[f'coco/{task}_mAP'])
-            for r in val_records(records)
-            if f'coco/{task}_mAP' in r
-        ]
-        if pts:
-            curves[task] = ([p[0] for p in pts], [p[1] for p in pts])
-    return curves
+__all__ = ['plot_ap_curve', 'draw_predictions']
 
 
 def pyplot() -> Any:
@@ -76,10 +62,6 @@ def plot_ap_curve(work_dir: str, out_file: str, title: str = 'COCO AP on the val
 
 def _gt_sample(coco, img_id: int, cat2label: Dict[int, int], scale: int):
     """The val image's ground truth as a DetDataSample, scaled by ``scale``."""
-    import torch
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
 
     anns = [
         a
@@ -129,16 +111,6 @@ def draw_predictions(
     inference, so that boxes and labels are legible; the model's own test
     pipeline resizes them back to its input size.
     """
-    import contextlib
-    import io
-
-    import cv2
-    from mmdet.apis import inference_detector, init_detector
-    from mmdet.registry import VISUALIZERS
-    from mmengine.config import Config
-    from pycocotools.coco import COCO
-
-    import gc_mmdet  # noqa: F401  (registers the synthetic data set type)
 
     cfg = Config.fromfile(config)
     if cfg_options:

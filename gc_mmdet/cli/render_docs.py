@@ -1,0 +1,178 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Render every figure block of README and docs from the committed results
+files, so that no figure is typed by hand (``tools/render_docs.py``).
+
+A block is the text between ``<!-- results:NAME -->`` and
+``<!-- /results -->``; :data:`BLOCKS` says what each name renders and from
+which results file.
+
+Example:
+    >>> stale_blocks('.')   # [] when every block is what its results give
+    []
+"""
+
+import glob
+import os.path as osp
+import re
+from typing import Callable, Dict, List, Mapping, Tuple
+
+from ..utils.errors import UserError
+from .compare_seeds import summary_table
+from .results import RESULTS_DIR, load_results
+from .run_logs import TASK_LABELS
+
+__all__ = ['BLOCKS', 'doc_files', 'render_text', 'render_docs', 'stale_blocks']
+
+_BLOCK = re.compile(r'(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results -->)', re.S)
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f'{minutes} min {sec} s' if minutes else f'{sec} s'
+
+
+def _on_machine(res: Mapping) -> str:
+    m = res['machine']
+    return (
+        f'on one {m["cores"]}-core {m["cpu"]} machine (torch {m["torch"]}, '
+        f'{m["torch_threads"]} threads), commit {res["commit"]}, {res["date"]}'
+    )
+
+
+def _run_time(timing: Mapping) -> str:
+    parts = [f'{timing["iterations"]:,} iterations']
+    if timing.get('median_iter_s'):
+        parts.append(f'a median {timing["median_iter_s"]:.2f} s each')
+    if timing.get('wall_s'):
+        parts.append(f'{_duration(timing["wall_s"])} from start to the last checkpoint')
+    return ', '.join(parts)
+
+
+def demo_table(res: Mapping) -> str:
+    """The demo's last evaluation, box and mask AP, and how it was run."""
+    final = res['final']
+    lines = ['| task | AP | AP50 | AP75 |', '|---|---|---|---|']
+    for task in TASK_LABELS:
+        if f'coco/{task}_mAP' in final:
+            ap, ap50, ap75 = (final[f'coco/{task}_{c}'] for c in ('mAP', 'mAP_50', 'mAP_75'))
+            lines.append(f'| {task} | **{ap:.3f}** | {ap50:.3f} | {ap75:.3f} |')
+    lines += [
+        '',
+        f'Seed {res["seed"]}; {_run_time(res["timing"])}, {_on_machine(res)} '
+        f'([docs/results/demo.json](docs/results/demo.json)).',
+    ]
+    return '\n'.join(lines)
+
+
+def demo_curve(res: Mapping) -> str:
+    """The demo's AP at every evaluation."""
+    lines = []
+    for task, points in res['curve'].items():
+        at = ', '.join(f'{ap:.3f} ({it})' for it, ap in points)
+        lines.append(f'- {TASK_LABELS[task]} (after iteration): {at}')
+    lines += ['', f'Run: seed {res["seed"]}; {_run_time(res["timing"])}, {_on_machine(res)}.']
+    return '\n'.join(lines)
+
+
+def _ahead(res: Mapping, task: str) -> Tuple[int, int]:
+    gc, base = res['arms']['gc']['per_seed'], res['arms']['baseline']['per_seed']
+    common = [s for s in gc if s in base and task in gc[s] and task in base[s]]
+    return sum(gc[s][task] > base[s][task] for s in common), len(common)
+
+
+def compare_table(res: Mapping) -> str:
+    """GC against its baseline over seeds: the table, the verdict, and how
+    the runs were made."""
+    ahead = []
+    for task in res['tests']:
+        k, n = _ahead(res, task)
+        ahead.append(f'{TASK_LABELS[task]} on {k} of {n}')
+    walls = [r['timing']['wall_s'] for by in res['runs'].values() for r in by.values()]
+    total = f', {_duration(sum(walls))} for all {len(walls)}' if all(walls) else ''
+    return '\n'.join(
+        [
+            summary_table(res),
+            '',
+            f'GC is ahead of the baseline of the same seed in {" and ".join(ahead)} seeds. '
+            f'Runs one after another{total}, {_on_machine(res)} '
+            '([docs/results/compare_demo.json](docs/results/compare_demo.json)).',
+        ]
+    )
+
+
+#: block name -> (results file name, renderer)
+BLOCKS: Dict[str, Tuple[str, Callable[[Mapping], str]]] = {
+    'demo-table': ('demo', demo_table),
+    'demo-curve': ('demo', demo_curve),
+    'compare-table': ('compare_demo', compare_table),
+}
+
+
+def doc_files(root: str) -> List[str]:
+    """README.md and every page of docs/."""
+    return [osp.join(root, 'README.md')] + sorted(glob.glob(osp.join(root, 'docs', '*.md')))
+
+
+def _links_from(path: str, root: str, body: str) -> str:
+    """Results links are written from the root; make them relative to the
+    page (docs/x.md links to results/...)."""
+    if osp.dirname(osp.relpath(path, root)) == 'docs':
+        return body.replace('](docs/', '](')
+    return body
+
+
+def render_text(text: str, path: str, root: str, results_dir: str) -> str:
+    """``text`` with every block rendered from the files in ``results_dir``."""
+    cache: Dict[str, Mapping] = {}
+
+    def fill(m: re.Match) -> str:
+        name = m.group('name')
+        if name not in BLOCKS:
+            raise UserError(
+                f'{path}: unknown results block {name!r}; one of {", ".join(sorted(BLOCKS))}'
+            )
+        source, render = BLOCKS[name]
+        if source not in cache:
+            try:
+                cache[source] = load_results(results_dir, source)
+            except FileNotFoundError:
+                raise UserError(
+                    f'{path}: block {name!r} needs {osp.join(results_dir, source)}.json; '
+                    f'make {"compare" if source.startswith("compare") else "demo"} writes it'
+                ) from None
+        body = _links_from(path, root, render(cache[source]))
+        return f'{m.group(1)}{body}\n{m.group(4)}'
+
+    return _BLOCK.sub(fill, text)
+
+
+def _rendered(root: str, results_dir: str):
+    for path in doc_files(root):
+        with open(path) as f:
+            text = f.read()
+        yield path, text, render_text(text, path, root, results_dir)
+
+
+def render_docs(root: str = '.', results_dir: str = '') -> List[str]:
+    """Rewrite the blocks of every page that differ; return those pages."""
+    changed = []
+    for path, text, new in _rendered(root, results_dir or osp.join(root, RESULTS_DIR)):
+        if new != text:
+            with open(path, 'w') as f:
+                f.write(new)
+            changed.append(path)
+    return changed
+
+
+def stale_blocks(root: str = '.', results_dir: str = '') -> List[str]:
+    """One line per block that differs from what its results render."""
+    problems = []
+    for path, text, new in _rendered(root, results_dir or osp.join(root, RESULTS_DIR)):
+        for m_old, m_new in zip(_BLOCK.finditer(text), _BLOCK.finditer(new)):
+            if m_old.group('body') != m_new.group('body'):
+                source = BLOCKS[m_old.group('name')][0]
+                problems.append(
+                    f'{osp.relpath(path, root)}: block {m_old.group("name")!r} differs from '
+                    f'{RESULTS_DIR}/{source}.json; run python tools/render_docs.py'
+                )
+    return problems

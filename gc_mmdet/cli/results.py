@@ -1,0 +1,130 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""The committed results files (``docs/results/*.json``) that every figure
+of README and docs is rendered from (``tools/render_docs.py``).
+
+``make demo`` and ``make compare`` publish their runs here: the metrics, the
+AP curve, how long the run took and on what machine, and the commit.
+
+Example:
+    >>> write_results('docs/results', 'demo', demo_results(cfg_file, 0, 'work_dirs/demo'))
+    'docs/results/demo.json'
+"""
+
+import json
+import os
+import os.path as osp
+import platform
+import shutil
+import subprocess
+from datetime import date
+from typing import Any, Dict, Mapping
+
+import torch
+
+from .run_logs import ap_by_iteration, last_evaluation, run_timing
+
+__all__ = [
+    'RESULTS_DIR',
+    'machine',
+    'run_record',
+    'demo_results',
+    'compare_results',
+    'write_results',
+    'load_results',
+    'publish_file',
+]
+
+#: Where the committed results files live, relative to the repository root.
+RESULTS_DIR = osp.join('docs', 'results')
+
+
+def _cpu_model() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _commit() -> str:
+    """The checkout's commit, ``+changes`` when its tracked files differ."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    try:
+        head = subprocess.run(
+            ['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ['git', 'status', '--porcelain', '--untracked-files=no'],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return 'unknown'
+    if head.returncode != 0:
+        return 'unknown'
+    return head.stdout.strip() + ('+changes' if dirty.stdout.strip() else '')
+
+
+def machine() -> Dict[str, Any]:
+    """What a run's times depend on: CPU, cores, torch and its threads."""
+
+    return dict(
+        cpu=_cpu_model(),
+        cores=os.cpu_count(),
+        torch=torch.__version__,
+        torch_threads=torch.get_num_threads(),
+        python=platform.python_version(),
+    )
+
+
+def run_record(work_dir: str) -> Dict[str, Any]:
+    """One finished run: its last evaluation, AP curve and timing."""
+    curves = ap_by_iteration(work_dir)
+    return dict(
+        final=last_evaluation(work_dir),
+        curve={task: [list(p) for p in zip(*xy)] for task, xy in curves.items()},
+        timing=run_timing(work_dir),
+    )
+
+
+def _provenance() -> Dict[str, Any]:
+    return dict(commit=_commit(), date=date.today().isoformat(), machine=machine())
+
+
+def demo_results(config: str, seed: Any, work_dir: str) -> Dict[str, Any]:
+    """What ``make demo`` publishes: the run of ``config`` at ``seed``."""
+    return dict(kind='demo', config=config, seed=seed, **run_record(work_dir), **_provenance())
+
+
+def compare_results(summary: Mapping, runs: Mapping[str, Mapping[int, str]]) -> Dict[str, Any]:
+    """What ``make compare`` publishes: the summary of
+    :func:`~gc_mmdet.cli.compare_seeds.summarize` and every run's record."""
+    records = {arm: {str(s): run_record(wd) for s, wd in by.items()} for arm, by in runs.items()}
+    return dict(kind='compare', **summary, runs=records, **_provenance())
+
+
+def write_results(out_dir: str, name: str, results: Mapping) -> str:
+    """Write ``results`` to ``OUT_DIR/NAME.json``; return its path."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'{name}.json')
+    with open(path, 'w') as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write('\n')
+    return path
+
+
+def load_results(results_dir: str, name: str) -> Dict[str, Any]:
+    with open(osp.join(results_dir, f'{name}.json')) as f:
+        return json.load(f)
+
+
+def publish_file(src: str, out_dir: str, name: str) -> str:
+    """Copy a picture a run drew (``src``) into ``OUT_DIR/NAME``."""
+    os.makedirs(out_dir, exist_ok=True)
+    dst = osp.join(out_dir, name)
+    shutil.copyfile(src, dst)
+    return dst

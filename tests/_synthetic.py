@@ -62,3 +62,8 @@ def run(cmd: List[str], timeout: int = 600, **kwargs) -> subprocess.CompletedPro
     return subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, **kwargs
     )
+
+
+def assert_ok(proc: subprocess.CompletedProcess) -> None:
+    """Fail with the end of the process's stderr unless it exited 0."""
+    assert proc.returncode == 0, proc.stderr[-3000:]

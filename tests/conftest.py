@@ -13,7 +13,7 @@ def synthetic_root(tmp_path_factory):
 
 
 def _train(config, synthetic_root, tmp_path_factory, name):
-    from _synthetic import run, tiny_overrides, tool_cmd
+    from _synthetic import assert_ok, run, tiny_overrides, tool_cmd
 
     work_dir = str(tmp_path_factory.mktemp(name))
     proc = run(
@@ -21,7 +21,7 @@ def _train(config, synthetic_root, tmp_path_factory, name):
             'train.py', config, '--work-dir', work_dir, cfg_options=tiny_overrides(synthetic_root)
         )
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     return work_dir, proc
 
 

@@ -25,7 +25,7 @@ import time
 import pytest
 import torch
 
-from _synthetic import ROOT, run, tiny_overrides, tool_cmd
+from _synthetic import ROOT, assert_ok, run, tiny_overrides, tool_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def data_root(tmp_path_factory):
 def uninterrupted(data_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
     proc = run(tool_cmd('train.py', DEMO_GC, '--work-dir', work_dir, cfg_options=_opts(data_root)))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['epoch_3.pth']
     return torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=False)
 
@@ -108,7 +108,7 @@ def test_kill_inside_a_save_then_resume_is_bit_exact(uninterrupted, data_root, t
             'train.py', DEMO_GC, '--work-dir', work_dir, '--resume', cfg_options=_opts(data_root)
         )
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     if target == 'last_checkpoint':
         assert (
             f'warning: last_checkpoint names {last!r} (no such file); resuming from '

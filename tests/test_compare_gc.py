@@ -6,7 +6,7 @@ import os.path as osp
 import cv2
 import pytest
 
-from _synthetic import run, tool_cmd
+from _synthetic import assert_ok, run, tool_cmd
 from gc_mmdet.cli.run_logs import read_scalars, val_records
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ def test_compare_tool_reports_the_logged_metrics(trained_gc, trained_baseline, t
     base, gc = trained_baseline[0], trained_gc[0]
     out = str(tmp_path / 'cmp')
     proc = run(tool_cmd('compare_gc.py', base, gc, '--out', out))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     cmp = json.load(open(osp.join(out, 'compare.json')))
     assert cmp['row'] is None  # synthetic runs match no paper row
     for side, wd in (('baseline', base), ('gc', gc)):
@@ -57,7 +57,7 @@ def test_compare_with_paper_row(trained_gc, trained_baseline, tmp_path):
             str(tmp_path),
         )
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert '| paper: baseline | 37.4 | 59.0 | 40.6 | 34.1 | 55.5 | 36.1 |' in proc.stdout
     assert '| paper: Δ | +0.5 | +0.6 | +0.6 | +0.6 | +0.6 | +0.9 |' in proc.stdout
     assert '| mmdet baseline (metafile) | 38.2 | - | - | 34.7 | - | - |' in proc.stdout

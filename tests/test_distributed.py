@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from _synthetic import GC_CONFIG, ROOT, tiny_overrides, tool_cmd
+from _synthetic import GC_CONFIG, ROOT, assert_ok, tiny_overrides, tool_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def one_node(synthetic_root, tmp_path_factory):
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     return work_dir
 
 
@@ -171,7 +171,7 @@ def test_slurm_script_on_two_pretend_nodes(one_node, synthetic_root, tmp_path):
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     srun = json.load(open(osp.join(log, 'srun.json')))
     assert (srun['args']['ntasks'], srun['args']['ntasks_per_node']) == (2, 1)
     assert srun['args']['partition'] == 'debug' and srun['args']['job_name'] == 'gc-test'
@@ -228,7 +228,7 @@ def test_slurm_variables_become_torch_ones(tmp_path):
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     seen = sorted(
         (json.loads(line) for line in proc.stdout.splitlines()), key=lambda s: int(s['RANK'])
     )
@@ -277,7 +277,7 @@ def test_two_rank_evaluation_equals_one_rank(trained_gc, tmp_path):
             text=True,
             timeout=600,
         )
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert_ok(proc)
         assert '| bbox |' in proc.stdout and '| segm |' in proc.stdout
         outs[name] = (
             json.load(open(osp.join(work_dir, 'metrics.json'))),

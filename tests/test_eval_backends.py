@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from _eval_backends import compare_backends, detections_to_samples, evaluate, stats_table
-from _synthetic import GC_CONFIG, ROOT, run, tiny_overrides, tool_cmd
+from _synthetic import GC_CONFIG, ROOT, assert_ok, run, tiny_overrides, tool_cmd
 from _synthetic_detections import jitter_detections, synthetic_coco_gt
 from gc_mmdet.evaluation import BackendCocoMetric, coco_api, with_eval_backend
 from gc_mmdet.utils import UserError
@@ -305,7 +305,7 @@ print('default backend ok')
     proc = subprocess.run(
         [sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert 'default backend ok' in proc.stdout
 
 
@@ -434,7 +434,7 @@ def test_test_tool_with_faster_backend_matches_pycocotools(
             cfg_options=tiny_overrides(synthetic_root) + ['model.test_cfg.rcnn.score_thr=0.0'],
         )
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert 'COCOeval_opt.evaluate() finished' in proc.stdout  # faster-coco-eval ran
     metrics = json.load(open(osp.join(out, 'metrics.json')))
     ann_file = osp.join(synthetic_root, 'annotations', 'instances_val.json')

@@ -6,12 +6,12 @@ import os.path as osp
 
 import pytest
 
-from _synthetic import BASELINE_CONFIG, GC_CONFIG, run, tool_cmd
+from _synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tool_cmd
 
 
 def test_coverage_of_an_mmdet_name_without_gc():
     proc = run(tool_cmd('gc_coverage.py', 'mmdet::detr/detr_r50_8xb2-150e_coco.py'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     out = proc.stdout
     assert "optimizer AdamW, gc_cfg {'location': 'update'} (added: the config has no GC)" in out
     assert '| GC: attention | 18 | 3,538,944 |' in out  # DETR's in_proj_weights
@@ -21,7 +21,7 @@ def test_coverage_of_an_mmdet_name_without_gc():
 
 def test_coverage_of_a_config_path_with_gc():
     proc = run(tool_cmd('gc_coverage.py', 'configs/beyond_paper/dino-4scale_r50_gc_12e_coco.py'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert "gc_cfg {'layers': 'conv_fc', 'location': 'update'}" in proc.stdout
     assert '| GC: attention | 6 |' in proc.stdout
     assert '| skipped: positional/level embedding | 1 | 1,024 |' in proc.stdout  # level_embed

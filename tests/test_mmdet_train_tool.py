@@ -10,7 +10,7 @@ import textwrap
 import mmdet
 import pytest
 
-from _synthetic import run
+from _synthetic import assert_ok, run
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_mmdet_train_tool_runs_gc(synthetic_root, tmp_path):
     )
     work_dir = str(tmp_path / 'work')
     proc = run([sys.executable, MMDET_TRAIN, str(cfg), '--work-dir', work_dir], timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
     logs = [osp.join(d, f) for d, _, fs in os.walk(work_dir) for f in fs if f.endswith('.log')]
     log = open(logs[0]).read()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import zipfile
 
-from _synthetic import ROOT
+from _synthetic import ROOT, assert_ok
 
 
 def test_wheel_carries_the_configs(tmp_path):
@@ -28,7 +28,7 @@ def test_wheel_carries_the_configs(tmp_path):
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     names = set(zipfile.ZipFile(glob.glob(str(tmp_path / '*.whl'))[0]).namelist())
     on_disk = {p[len(ROOT) + 1 :] for p in glob.glob(f'{ROOT}/configs/**/*.py', recursive=True)}
     assert on_disk and {'gc_mmdet/.mim/' + p for p in on_disk} <= names

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from _own_coco import make_own_coco, own_data_overrides
-from _synthetic import run, tool_cmd
+from _synthetic import assert_ok, run, tool_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def _train(data, work_dir, workers, epochs, resume=False):
     )
     args = ['--work-dir', work_dir] + (['--resume'] if resume else [])
     proc = run(tool_cmd('train.py', CONFIG, *args, cfg_options=opts))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_ok(proc)
     return torch.load(
         osp.join(work_dir, f'epoch_{epochs}.pth'), map_location='cpu', weights_only=False
     )['state_dict']

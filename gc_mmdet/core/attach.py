@@ -33,9 +33,9 @@ from .selection import GCSelection, GCTarget, select_targets
 
 __all__ = ['attach', 'GCHandle', 'LOCATIONS', 'WEIGHT_DECAY_MODES']
 
-#: allowed values of ``gc_cfg.location``
+#: allowed values of :func:`attach`'s ``location``
 LOCATIONS = ('grad', 'update')
-#: allowed values of ``gc_cfg.weight_decay_mode``
+#: allowed values of :func:`attach`'s ``weight_decay_mode``
 WEIGHT_DECAY_MODES = ('auto', 'coupled', 'decoupled')
 
 # torch optimizers whose ``weight_decay`` is added to the gradient (unless the
@@ -105,9 +105,9 @@ def _decay_is_coupled(optimizer: Optimizer, group: Dict[str, Any], mode: str) ->
         if name in _COUPLED:
             return True
     raise ValueError(
-        f'gc_cfg.weight_decay_mode: cannot tell whether '
+        f'weight_decay_mode: cannot tell whether '
         f'{type(optimizer).__name__} adds weight_decay to the gradient '
-        '(coupled) or to the weight (decoupled). Set gc_cfg.weight_decay_mode '
+        '(coupled) or to the weight (decoupled). Set weight_decay_mode '
         f"to one of {WEIGHT_DECAY_MODES[1:]}, or use location='update'."
     )
 
@@ -311,11 +311,10 @@ def attach(
         GCHandle: call ``.remove()`` to detach.
     """
     if location not in LOCATIONS:
-        raise ValueError(f'gc_cfg.location must be one of {LOCATIONS}, got {location!r}')
+        raise ValueError(f'location must be one of {LOCATIONS}, got {location!r}')
     if weight_decay_mode not in WEIGHT_DECAY_MODES:
         raise ValueError(
-            f'gc_cfg.weight_decay_mode must be one of '
-            f'{WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}'
+            f'weight_decay_mode must be one of {WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}'
         )
     params, exclude = [], []
     for i, group in enumerate(optimizer.param_groups):

@@ -27,9 +27,9 @@ __all__ = [
     'SKIP_OTHER',
 ]
 
-#: allowed values of ``gc_cfg.layers``
+#: allowed values of ``layers``
 LAYERS = ('conv_fc', 'conv')
-#: allowed values of ``gc_cfg.layout``
+#: allowed values of ``layout``
 LAYOUTS = ('paper', 'reference')
 
 #: Why the paper layout leaves an optimized, trainable parameter alone.
@@ -252,9 +252,9 @@ def select_targets(
             shape GC cannot interpret.
     """
     if layers not in LAYERS:
-        raise ValueError(f'gc_cfg.layers must be one of {LAYERS}, got {layers!r}')
+        raise ValueError(f'layers must be one of {LAYERS}, got {layers!r}')
     if layout not in LAYOUTS:
-        raise ValueError(f'gc_cfg.layout must be one of {LAYOUTS}, got {layout!r}')
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if hasattr(model, 'module') and isinstance(model.module, nn.Module):
         model = model.module
     optimized: Set[int] = {id(p) for p in params}

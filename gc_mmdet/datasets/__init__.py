@@ -19,6 +19,8 @@ from .synthetic import (
     render_synthetic_image,
     synthetic_metainfo,
 )
+from .synthetic_coco_dataset import SyntheticCocoDataset
+from .transforms import GuardedLoadImageFromFile, SeedPerSample
 
 __all__ = [
     'SYNTHETIC_CLASSES',
@@ -37,8 +39,7 @@ __all__ = [
     'generate_synthetic_coco',
     'ensure_synthetic_coco',
     'read_synthetic_marker',
+    'SyntheticCocoDataset',
+    'GuardedLoadImageFromFile',
+    'SeedPerSample',
 ]
-from .synthetic_coco_dataset import SyntheticCocoDataset  # noqa: E402
-from .transforms import GuardedLoadImageFromFile, SeedPerSample  # noqa: E402
-
-__all__ += ['SyntheticCocoDataset', 'GuardedLoadImageFromFile', 'SeedPerSample']

@@ -7,7 +7,7 @@ from typing import Optional
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, ensure_synthetic_coco
+from .synthetic import ensure_synthetic_coco, synthetic_metainfo
 
 __all__ = ['SyntheticCocoDataset']
 
@@ -32,7 +32,7 @@ class SyntheticCocoDataset(CocoDataset):
         ...                synthetic=dict(num_train=64, num_val=16, size=256))
     """
 
-    METAINFO = dict(classes=SYNTHETIC_CLASSES, palette=list(SYNTHETIC_PALETTE))
+    METAINFO = synthetic_metainfo()
 
     def __init__(self, *args, synthetic: Optional[dict] = None, **kwargs) -> None:
         if synthetic is not None:

@@ -11,6 +11,7 @@ the file (an empty file gives ``cv2.error ... !buf.empty()``).
 ``data_check.on_load_error``.
 """
 
+import multiprocessing
 import os
 from typing import Optional
 
@@ -87,7 +88,6 @@ class _SharedEpoch:
     start, inherited on fork, passed on spawn). Deep copies share it too."""
 
     def __init__(self):
-        import multiprocessing
 
         self.values = multiprocessing.RawArray('q', 2)
 

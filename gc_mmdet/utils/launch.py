@@ -24,10 +24,13 @@ folder in the user's working directory.
 
 import os
 import subprocess
+from datetime import timedelta
 from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
+
+from .errors import UserError
 
 __all__ = [
     'collect_over_network',
@@ -127,7 +130,6 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
         elif launcher == 'mpi':
             _mpi_env()
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
-        from datetime import timedelta
 
         dist.init_process_group('gloo', init_method='env://', timeout=timedelta(seconds=timeout))
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
@@ -177,7 +179,6 @@ def on_main_process(fn: Callable[[], Any]) -> Any:
     Example:
         >>> on_main_process(lambda: check_datasets(cfg))  # doctest: +SKIP
     """
-    from .errors import UserError
 
     if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
         return fn()

@@ -25,7 +25,9 @@ import os.path as osp
 from collections import Counter, defaultdict
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .image_probe import ImageFault, probe_file
+import numpy as np
+
+from .image_probe import ImageFault, loaded_size, probe_file
 
 __all__ = [
     'KINDS',
@@ -33,6 +35,7 @@ __all__ = [
     'check_categories',
     'check_class_mapping',
     'check_coco_contents',
+    'count_training_images',
     'training_split_summary',
 ]
 
@@ -134,14 +137,19 @@ def _is_number(v: Any) -> bool:
     return type(v) in (int, float) and math.isfinite(v)
 
 
+def _listed(values: Sequence[Any], limit: int, show=str) -> str:
+    """``values`` for a message: at most ``limit`` of them, then ``...``."""
+    text = ', '.join(show(v) for v in list(values)[:limit])
+    return f'[{text}{", ..." if len(values) > limit else ""}]'
+
+
 def _ids(values: Iterable[Any], limit: int = 12) -> str:
     """A sorted list of ids for a message, at most ``limit`` of them."""
     try:
         ids = sorted(values)
     except TypeError:
         ids = sorted(values, key=str)
-    text = ', '.join(str(i) for i in ids[:limit])
-    return f'[{text}{", ..." if len(ids) > limit else ""}]'
+    return _listed(ids, limit)
 
 
 def _short(v: Any, limit: int = 60) -> str:
@@ -153,7 +161,6 @@ def _segmentation_problem(
     seg: Any, h: Optional[int], w: Optional[int]
 ) -> Optional[Tuple[str, str]]:
     """``(kind, message)`` for a segmentation mmdet cannot use, else None."""
-    import numpy as np
 
     if isinstance(seg, list):
         usable = False
@@ -276,9 +283,8 @@ def _check_images(
                 f'it) or remove image {iid} and its annotations from the file',
             )
             continue
-        w, h, orientation = facts
-        if apply_orientation and orientation in (5, 6, 7, 8):
-            w, h = h, w
+        w, h = loaded_size(facts, apply_orientation)
+        orientation = facts[2]
         if (w, h) != (img['width'], img['height']):
             resized.add(iid)
             turned = ' after its EXIF orientation' if apply_orientation and orientation != 1 else ''
@@ -376,8 +382,8 @@ def check_categories(
 
 
 def _names(names: Sequence[Any], limit: int = 8) -> str:
-    shown = ', '.join(repr(n) for n in list(names)[:limit])
-    return f'[{shown}{", ..." if len(names) > limit else ""}]'
+    """Names for a message, quoted, at most ``limit`` of them."""
+    return _listed(names, limit, repr)
 
 
 def _near(name: str, names: Iterable[str]) -> List[str]:
@@ -453,35 +459,18 @@ def check_class_mapping(
         )
 
 
-def check_coco_contents(
-    src: str,
-    data: dict,
-    findings: Findings,
-    *,
-    img_dir: Optional[str] = None,
-    need_masks: bool = False,
-    apply_orientation: bool = True,
-) -> Dict[str, Any]:
-    """Check a parsed COCO annotation file; record faults in ``findings``.
-
-    Args:
-        src: the annotation file's path, as the lines name it.
-        data: its parsed contents (``images``, ``annotations``, ``categories``).
-        findings: where faults go.
-        img_dir: the folder ``file_name`` is relative to; None checks no image.
-        need_masks: whether the config loads masks (``LoadAnnotations`` with
-            ``with_mask=True``, or a ``segm`` metric).
-        apply_orientation: whether the loader applies EXIF orientation.
+def check_image_entries(
+    src: str, entries: Sequence[Any], findings: Findings
+) -> Tuple[Dict[Any, dict], Dict[Any, List[str]]]:
+    """Check the ``images`` list: an id, a file name and a size each, ids
+    unique.
 
     Returns:
-        dict: ``images`` (id -> entry, the usable ones), ``anns`` (the
-        usable annotations), for :func:`training_split_summary`, and
-        ``categories`` (``(id, name)`` of each category, None when the list
-        has a fault), for :func:`check_class_mapping`.
+        tuple: the usable entries by id, and the file names of every id seen.
     """
     images: Dict[Any, dict] = {}
     seen_ids: Dict[Any, List[str]] = defaultdict(list)
-    for k, img in enumerate(data['images']):
+    for k, img in enumerate(entries):
         if not isinstance(img, dict) or 'id' not in img:
             findings.add(
                 'bad-image-entry', src, f'images[{k}]: no "id"; give every image a unique id'
@@ -519,15 +508,98 @@ def check_coco_contents(
                     'give each image its own id'
                 ),
             )
-    resized = set()
-    if img_dir is not None:
-        resized = _check_images(src, images.values(), img_dir, findings, apply_orientation)
+    return images, seen_ids
 
-    named = check_categories(src, data['categories'], findings)
-    declared = {cid for cid, _ in named or []}
-    ann_ids = Counter()
+
+class _AnnotationContext:
+    """What the rules on one annotation read: the usable images, every image
+    id seen, the declared categories (None: the list has a fault), the images
+    whose size is wrong, and whether the config loads masks."""
+
+    def __init__(self, images, seen_ids, named, resized, need_masks) -> None:
+        self.images, self.seen_ids, self.named = images, seen_ids, named
+        self.declared = {cid for cid, _ in named or []}
+        self.resized, self.need_masks = resized, need_masks
+
+
+def _entry_problem(ann: dict, where: str, ctx: _AnnotationContext) -> Optional[Tuple[str, str]]:
+    """``(kind, message)`` when an annotation's keys, image or category are
+    unusable; ``(None, '')`` for an orphan already reported by its image."""
+    missing = [key for key in ('image_id', 'category_id', 'bbox', 'area') if key not in ann]
+    if missing:
+        return 'bad-annotation-entry', (
+            f'{where}: no {", ".join(repr(m) for m in missing)}; add '
+            f'{"them" if len(missing) > 1 else "it"} or remove the annotation'
+        )
+    if ctx.images.get(ann['image_id']) is None:
+        if ann['image_id'] in ctx.seen_ids:  # a faulty image entry: already reported
+            return None, ''
+        return 'orphan-annotation', (
+            f'{where}: image_id {_short(ann["image_id"])} names no image in "images"; '
+            'add the image or correct the image_id (mmdet would drop the annotation '
+            'without a word)'
+        )
+    # a faulty categories list is one fault: its annotations wait for its fix
+    if ctx.named is not None and (
+        not _is_id(ann['category_id']) or ann['category_id'] not in ctx.declared
+    ):
+        return 'undeclared-category', (
+            f'{where}: category_id {_short(ann["category_id"])} is not declared in '
+            f'"categories" (declared: {_ids(ctx.declared)}); declare it or correct the '
+            'annotation (mmdet would drop it without a word and learn the object as '
+            'background)'
+        )
+    return None
+
+
+def _geometry_problem(
+    ann: dict, aid: Any, where: str, ctx: _AnnotationContext
+) -> Optional[Tuple[str, str]]:
+    """``(kind, line)`` when an annotation's box, area or mask is unusable
+    (degenerate polygons are reported and kept: kind ``degenerate-polygon``)."""
+    img = ctx.images[ann['image_id']]
+    bbox = ann['bbox']
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        return 'bad-bbox', (
+            f'{where}: bbox {_short(bbox)} is not 4 finite numbers [x, y, width, height]; '
+            'correct or remove the annotation'
+        )
+    if not _is_number(ann['area']):
+        return 'bad-annotation-entry', (
+            f"{where}: area {_short(ann['area'])} is not a finite number; write the object's "
+            'area in pixels'
+        )
+    x, y, bw, bh = bbox
+    if bw < 1 or bh < 1 or ann['area'] <= 0:
+        return 'tiny-box', f'annotation {aid}'
+    if min(x + bw, img['width']) <= max(x, 0) or min(y + bh, img['height']) <= max(y, 0):
+        return 'box-outside-image', f'annotation {aid}'
+    seg = ann.get('segmentation')
+    if ctx.need_masks and not seg:
+        return 'missing-segmentation', (
+            f'{where}: no "segmentation", which this config needs (it loads masks: '
+            'LoadAnnotations with_mask=True, or a segm metric); add the mask, or use a '
+            'box-only config'
+        )
+    if seg:
+        # an image of the wrong size is one fault, not one more per RLE mask
+        known = ann['image_id'] not in ctx.resized
+        problem = _segmentation_problem(seg, img['height'] if known else None, img['width'])
+        if problem:
+            kind, message = problem
+            if kind == 'degenerate-polygon':
+                return kind, f'annotation {aid}'
+            return kind, f'{where}: {message}; correct or remove the annotation'
+    return None
+
+
+def check_annotations(
+    src: str, entries: Sequence[Any], ctx: _AnnotationContext, findings: Findings
+) -> List[dict]:
+    """Check the ``annotations`` list; return the usable annotations."""
+    ann_ids: Counter = Counter()
     usable = []
-    for k, ann in enumerate(data['annotations']):
+    for k, ann in enumerate(entries):
         aid = ann.get('id') if isinstance(ann, dict) else None
         if aid is None:
             findings.add(
@@ -538,100 +610,13 @@ def check_coco_contents(
             continue
         ann_ids[aid] += 1
         where = f'annotation {aid} (image {ann.get("image_id")})'
-        missing = [key for key in ('image_id', 'category_id', 'bbox', 'area') if key not in ann]
-        if missing:
-            findings.add(
-                'bad-annotation-entry',
-                src,
-                (
-                    f'{where}: no {", ".join(repr(m) for m in missing)}; add '
-                    f'{"them" if len(missing) > 1 else "it"} or remove the annotation'
-                ),
-            )
-            continue
-        img = images.get(ann['image_id'])
-        if img is None:
-            if ann['image_id'] not in seen_ids:
-                findings.add(
-                    'orphan-annotation',
-                    src,
-                    (
-                        f'{where}: image_id {_short(ann["image_id"])} names no image in "images"; '
-                        'add the image or correct the image_id (mmdet would drop the annotation '
-                        'without a word)'
-                    ),
-                )
-            continue
-        # a faulty categories list is one fault: its annotations wait for its fix
-        if named is not None and (
-            not _is_id(ann['category_id']) or ann['category_id'] not in declared
-        ):
-            findings.add(
-                'undeclared-category',
-                src,
-                (
-                    f'{where}: category_id {_short(ann["category_id"])} is not declared in '
-                    f'"categories" (declared: {_ids(declared)}); declare it or correct the '
-                    'annotation (mmdet would drop it without a word and learn the object as '
-                    'background)'
-                ),
-            )
-            continue
-        bbox = ann['bbox']
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            findings.add(
-                'bad-bbox',
-                src,
-                (
-                    f'{where}: bbox {_short(bbox)} is not 4 finite numbers [x, y, width, height]; '
-                    'correct or remove the annotation'
-                ),
-            )
-            continue
-        if not _is_number(ann['area']):
-            findings.add(
-                'bad-annotation-entry',
-                src,
-                (
-                    f"{where}: area {_short(ann['area'])} is not a finite number; write the object's "
-                    'area in pixels'
-                ),
-            )
-            continue
-        x, y, bw, bh = bbox
-        if bw < 1 or bh < 1 or ann['area'] <= 0:
-            findings.add('tiny-box', src, f'annotation {aid}')
-            continue
-        if min(x + bw, img['width']) <= max(x, 0) or min(y + bh, img['height']) <= max(y, 0):
-            findings.add('box-outside-image', src, f'annotation {aid}')
-            continue
-        seg = ann.get('segmentation')
-        if need_masks and not seg:
-            findings.add(
-                'missing-segmentation',
-                src,
-                (
-                    f'{where}: no "segmentation", which this config needs (it loads masks: '
-                    'LoadAnnotations with_mask=True, or a segm metric); add the mask, or use a '
-                    'box-only config'
-                ),
-            )
-            continue
-        if seg:
-            # an image of the wrong size is one fault, not one more per RLE mask
-            known = ann['image_id'] not in resized
-            problem = _segmentation_problem(seg, img['height'] if known else None, img['width'])
-            if problem:
-                kind, message = problem
-                findings.add(
-                    kind,
-                    src,
-                    f'annotation {aid}'
-                    if kind == 'degenerate-polygon'
-                    else f'{where}: {message}; correct or remove the annotation',
-                )
-                if kind != 'degenerate-polygon':
-                    continue
+        problem = _entry_problem(ann, where, ctx) or _geometry_problem(ann, aid, where, ctx)
+        if problem:
+            kind, line = problem
+            if kind:
+                findings.add(kind, src, line)
+            if kind != 'degenerate-polygon':
+                continue
         usable.append(ann)
     for aid, n in ann_ids.items():
         if n > 1:
@@ -643,28 +628,59 @@ def check_coco_contents(
                     'id (mmdet stops on repeated ids, pycocotools keeps only the last)'
                 ),
             )
+    return usable
+
+
+def check_coco_contents(
+    src: str,
+    data: dict,
+    findings: Findings,
+    *,
+    img_dir: Optional[str] = None,
+    need_masks: bool = False,
+    apply_orientation: bool = True,
+) -> Dict[str, Any]:
+    """Check a parsed COCO annotation file; record faults in ``findings``.
+
+    Args:
+        src: the annotation file's path, as the lines name it.
+        data: its parsed contents (``images``, ``annotations``, ``categories``).
+        findings: where faults go.
+        img_dir: the folder ``file_name`` is relative to; None checks no image.
+        need_masks: whether the config loads masks (``LoadAnnotations`` with
+            ``with_mask=True``, or a ``segm`` metric).
+        apply_orientation: whether the loader applies EXIF orientation.
+
+    Returns:
+        dict: ``images`` (id -> entry, the usable ones), ``anns`` (the
+        usable annotations), for :func:`training_split_summary`, and
+        ``categories`` (``(id, name)`` of each category, None when the list
+        has a fault), for :func:`check_class_mapping`.
+    """
+    images, seen_ids = check_image_entries(src, data['images'], findings)
+    resized = set()
+    if img_dir is not None:
+        resized = _check_images(src, images.values(), img_dir, findings, apply_orientation)
+    named = check_categories(src, data['categories'], findings)
+    ctx = _AnnotationContext(images, seen_ids, named, resized, need_masks)
+    usable = check_annotations(src, data['annotations'], ctx, findings)
     return dict(images=images, anns=usable, categories=named)
 
 
-def training_split_summary(
-    src: str,
+def count_training_images(
     checked: Dict[str, Any],
     data: dict,
     classes: Optional[Sequence[str]],
     filter_cfg: Optional[dict],
-    findings: Findings,
-) -> str:
-    """How many images mmdet's ``CocoDataset.filter_data`` keeps for training.
+) -> Tuple[int, List[str]]:
+    """How many images mmdet's ``CocoDataset.filter_data`` keeps for training,
+    and why it drops the rest.
 
     Mirrors it: with ``filter_empty_gt``, an image needs an annotation of
     one of ``classes``; with ``min_size``, its shorter side must reach it.
-
-    Returns:
-        str: one line saying how many were kept and why the rest were dropped.
+    ``checked['categories']`` must be usable (not None).
     """
     images = checked['images']
-    if checked['categories'] is None:  # already an error; the count waits for its fix
-        return f'{src}: {len(images)} images (the training split is counted once "categories" is fixed)'
     names = set(classes) if classes else None
     cat_ids = {cid for cid, name in checked['categories'] if names is None or name in names}
     filter_cfg = filter_cfg or {}
@@ -681,14 +697,36 @@ def training_split_summary(
             no_ann += 1
         elif min(img['width'], img['height']) < min_size:
             small += 1
-    kept = len(images) - no_ann - small
     why = []
     if no_ann:
         why.append(f"{no_ann} without an annotation of the config's classes (filter_empty_gt)")
     if small:
         why.append(f'{small} with a side under filter_cfg.min_size={min_size}')
-    line = f'{src}: training on {kept} of {len(images)} images' + (
-        f' ({"; ".join(why)})' if why else ''
+    return len(images) - no_ann - small, why
+
+
+def training_split_summary(
+    src: str,
+    checked: Dict[str, Any],
+    data: dict,
+    classes: Optional[Sequence[str]],
+    filter_cfg: Optional[dict],
+    findings: Findings,
+) -> None:
+    """Add to ``findings.info`` one line saying how many images are kept for
+    training (:func:`count_training_images`); record ``no-training-images``
+    when none is."""
+    images = checked['images']
+    if checked['categories'] is None:  # already an error; the count waits for its fix
+        findings.info.append(
+            f'{src}: {len(images)} images (the training split is counted once "categories" '
+            'is fixed)'
+        )
+        return
+    kept, why = count_training_images(checked, data, classes, filter_cfg)
+    findings.info.append(
+        f'{src}: training on {kept} of {len(images)} images'
+        + (f' ({"; ".join(why)})' if why else '')
     )
     if kept == 0 and images:
         shown = repr(list(classes)) if classes else 'all'
@@ -702,4 +740,3 @@ def training_split_summary(
                 'filter_cfg'
             ),
         )
-    return line

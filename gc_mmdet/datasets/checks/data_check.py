@@ -21,6 +21,8 @@ import os.path as osp
 import sys
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
+from mmdet.registry import DATASETS
+
 from ...utils.errors import UserError
 from ..synthetic import ensure_synthetic_coco
 from ..synthetic_coco_dataset import SyntheticCocoDataset
@@ -66,7 +68,6 @@ def _dataset_class(ds_type: Any) -> Any:
         return ds_type
     if not isinstance(ds_type, str):
         return None
-    from mmdet.registry import DATASETS
 
     return DATASETS.get(ds_type)
 
@@ -246,9 +247,7 @@ def _check_dataset_files(
     if ds.get('test_mode'):
         findings.info.append(f'{ann}: {len(checked["images"])} images')
     else:
-        findings.info.append(
-            training_split_summary(ann, checked, data, classes, ds.get('filter_cfg'), findings)
-        )
+        training_split_summary(ann, checked, data, classes, ds.get('filter_cfg'), findings)
 
 
 def check_data_report(

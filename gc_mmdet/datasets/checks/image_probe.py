@@ -1,7 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Cheap checks that an image file will load, and at which size.
 
-:func:`probe_image` reads a file's header (Pillow parses it without decoding
+:func:`probe_file` reads a file's header (Pillow parses it without decoding
 the pixels) and its last bytes, so that a truncated download is told from a
 complete file without decoding it: a JPEG ends with its end-of-image marker
 ``FF D9``, a PNG with its ``IEND`` chunk. A format other than JPEG and PNG,
@@ -11,13 +11,17 @@ its default ``color_type='color'`` OpenCV applies the EXIF orientation, so an
 image stored 640x480 with orientation 6 loads as 480x640.
 
 Example:
-    >>> w, h = probe_image('data/coco/train2017/000000000009.jpg')  # doctest: +SKIP
+    >>> w, h = loaded_size(probe_file('data/coco/train2017/000000000009.jpg'))  # doctest: +SKIP
 """
 
 import os
 from typing import Tuple
 
-__all__ = ['ImageFault', 'probe_image', 'probe_file']
+import cv2
+import numpy as np
+from PIL import Image
+
+__all__ = ['ImageFault', 'probe_file', 'loaded_size']
 
 # EXIF orientations that turn the stored image by 90 degrees
 _TRANSPOSED = (5, 6, 7, 8)
@@ -54,7 +58,6 @@ def probe_file(path: str) -> Tuple[int, int, int]:
         raise ImageFault('missing-image', 'file not found') from None
     if size == 0:
         raise ImageFault('empty-image', 'file is empty (0 bytes)')
-    from PIL import Image
 
     with open(path, 'rb') as f:
         try:
@@ -82,8 +85,6 @@ def probe_file(path: str) -> Tuple[int, int, int]:
 
 def _decode_size(path: str) -> Tuple[int, int, int]:
     """Decode in full as the loader does (OpenCV, colour, EXIF applied)."""
-    import cv2
-    import numpy as np
 
     img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
@@ -91,18 +92,12 @@ def _decode_size(path: str) -> Tuple[int, int, int]:
     return int(img.shape[1]), int(img.shape[0]), 1
 
 
-def probe_image(path: str, apply_orientation: bool = True) -> Tuple[int, int]:
-    """The ``(width, height)`` the loader will give this image.
-
-    Args:
-        path: the image file.
-        apply_orientation: whether the loader applies the EXIF orientation
-            (mmcv does for ``color_type='color'`` and ``'grayscale'``).
-
-    Raises:
-        ImageFault: the file is missing, empty, truncated or not an image.
-    """
-    w, h, orientation = probe_file(path)
+def loaded_size(facts: Tuple[int, int, int], apply_orientation: bool = True) -> Tuple[int, int]:
+    """The ``(width, height)`` the loader gives an image whose
+    :func:`probe_file` facts are ``facts``: an EXIF orientation of 5-8 turns
+    it by 90 degrees when the loader applies orientation (mmcv does for
+    ``color_type='color'`` and ``'grayscale'``)."""
+    w, h, orientation = facts
     if apply_orientation and orientation in _TRANSPOSED:
         return h, w
     return w, h

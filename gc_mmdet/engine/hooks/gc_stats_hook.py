@@ -81,78 +81,24 @@ def gradient_stats(targets: Sequence[GCTarget]) -> Dict[str, Tuple[float, float,
 class GCStatsHook(Hook):
     """Log the gradient's L2 norm and max |g| before and after Φ_GC.
 
-    Every ``interval`` training iterations (``(runner.iter + 1) % interval
-    == 0``), at the optimizer step, when the gradients are final (clipped,
-    unscaled, all-reduced), it records for the whole set of GC targets and
-    for each of ``layers``:
+    Every ``interval`` iterations, at the optimizer step (gradients clipped,
+    unscaled, all-reduced), it records ``train/gc/grad_{norm,max}_{before,after}``
+    over all GC targets and per layer of ``layers`` (e.g.
+    ``train/gc/grad_norm_before/conv1.weight``), to every vis backend at the
+    step whose gradients they describe. Φ_GC is applied to a float32 copy, so
+    training is unchanged. Without GC (a baseline run) it selects the conv / fc
+    weights itself, so both runs log comparable numbers. Why it writes to the
+    visualizer and not through ``LogProcessor``, and what it costs:
+    docs/demo.md, "What GC does".
 
-    * ``train/gc/grad_norm_before`` and ``train/gc/grad_norm_after``: the L2
-      norm of the gradient and of Φ_GC(gradient) (over all targets: the
-      square root of the sum of squares);
-    * ``train/gc/grad_max_before`` and ``train/gc/grad_max_after``: max |g|
-      (over all targets: the max);
-    * the same four per layer, e.g. ``train/gc/grad_norm_before/conv1.weight``.
-
-    Φ_GC is applied to a float32 copy, without the weight-decay term, so the
-    hook never changes the gradients or the training result. Since Φ_GC is an
-    orthogonal projection, ``grad_norm_after <= grad_norm_before`` always;
-    ``grad_max_after`` is only bounded by ``2 * grad_max_before`` (subtracting
-    a channel's mean can raise its largest entry), though with real
-    gradients it is usually lower, as the paper's Fig. 4 shows.
-
-    With GC (``GCOptimWrapperConstructor``) the hook observes the GC handle
-    (:meth:`~gc_mmdet.core.attach.GCHandle.register_observer`) and reports on
-    exactly the weights GC acts on. Without GC (a baseline run) it selects
-    the conv / fc weights itself with
-    :func:`~gc_mmdet.core.selection.select_targets` (the defaults,
-    ``layers='conv_fc'``, ``layout='paper'``) and reads their gradients in a
-    step pre-hook of the optimizer, so both runs log comparable numbers.
-    With an ``OptimWrapperDict`` every wrapper is handled this way.
-
-    **How the values are logged, and why there.** At the end of a recorded
-    iteration the hook writes them with ``runner.visualizer.add_scalars(...,
-    step=runner.iter + 1)``, i.e. to every configured vis backend
-    (``vis_data/scalars.json`` for ``LocalVisBackend``, TensorBoard, ...) at
-    exactly the step whose gradients they describe (the step ``LoggerHook``
-    uses for the same iteration), and prints one line with the whole-model
-    values through ``runner.logger``. They deliberately do not go through
-    ``runner.message_hub`` / ``LogProcessor``, because that path would
-    misreport a statistic recorded only every ``interval`` iterations:
-
-    * ``LogProcessor`` re-emits the latest value of every ``train/`` scalar at
-      each log interval, so a value would be repeated, stale, at iterations
-      where nothing was measured;
-    * keys matching its ``mean_pattern`` (by default anything containing
-      ``grad_norm``) are averaged over the last ``window_size`` *records*,
-      i.e. over ``window_size * interval`` iterations;
-    * in epoch-based loops ``LoggerHook`` logs by the iteration inside the
-      epoch, so its iterations do not line up with every ``interval``-th
-      global iteration, whatever the two intervals.
-
-    The values are not written to ``LoggerHook``'s ``<timestamp>.json``
-    either, whose lines MMDetection's ``analyze_logs.py`` expects to be the
-    logger's. An iteration whose optimizer step does not run (gradient
-    accumulation, a step AMP skips for inf/NaN) records nothing. Statistics
-    are computed on the main process only (after the all-reduce every rank
-    holds the same gradients).
-
-    Cost: on iterations that are not recorded, the observer returns at once;
-    on a recorded one, a few reductions per target and one device sync.
+    Args:
+        interval: record every ``interval`` training iterations.
+        layers: parameter names of GC targets to record one by one; ``None``
+            picks the first conv and the last fc layer
+            (:func:`default_layers`), ``[]`` records the totals only.
 
     Example:
         >>> custom_hooks = [dict(type='GCStatsHook', interval=50)]
-        >>> # chosen layers, by parameter name
-        >>> custom_hooks = [dict(type='GCStatsHook', interval=100,
-        ...                      layers=['backbone.conv1.weight',
-        ...                              'roi_head.bbox_head.fc_reg.weight'])]
-
-    Args:
-        interval: record every ``interval`` training iterations. Defaults to
-            50.
-        layers: names of the parameters (``model.named_parameters()`` names
-            of GC targets) to record individually. ``None`` (the default)
-            picks the first convolution and the last fully-connected layer
-            (see :func:`default_layers`); ``[]`` records the totals only.
     """
 
     priority = 'BELOW_NORMAL'

@@ -8,7 +8,7 @@ in one process.
         [--repeats 1] [--seed 0] [--json out.json]
 
 The data: synthetic ground truth with crowd regions, COCO-like in its number
-of categories and objects per image, and detections synthesized from it (``tests/_synthetic_detections.py``),
+of categories and objects per image, and detections synthesized from it (``tests/helpers/synthetic_detections.py``),
 filled up to ``--dets-per-image`` as a detector's ``max_per_img`` does, each
 with a box and a mask. For each IoU type (bbox, segm) and backend
 (:func:`gc_mmdet.evaluation.coco_api`, the classes ``BackendCocoMetric``
@@ -39,7 +39,7 @@ from typing import Dict, List
 
 import numpy as np
 
-# the workload generator is a test fixture (tests/_synthetic_detections.py)
+# the workload generator is a test fixture (tests/helpers/synthetic_detections.py)
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
 
 IOU_TYPES = ('bbox', 'segm')
@@ -80,7 +80,7 @@ def run(
     seed: int,
     backends=('pycocotools', 'faster'),
 ) -> dict:
-    from _synthetic_detections import jitter_detections, synthetic_coco_gt
+    from helpers.synthetic_detections import jitter_detections, synthetic_coco_gt
 
     t = time.perf_counter()
     gt = synthetic_coco_gt(

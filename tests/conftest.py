@@ -1,9 +1,9 @@
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+from helpers.synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tiny_overrides, tool_cmd
+
+# GC_MMDET_TEST_TIMES=FILE records the session's times (docs/get_started.md, "Tests")
+pytest_plugins = ['helpers.timing']
 
 
 @pytest.fixture(scope='session')
@@ -13,7 +13,6 @@ def synthetic_root(tmp_path_factory):
 
 
 def _train(config, synthetic_root, tmp_path_factory, name):
-    from _synthetic import assert_ok, run, tiny_overrides, tool_cmd
 
     work_dir = str(tmp_path_factory.mktemp(name))
     proc = run(
@@ -28,7 +27,6 @@ def _train(config, synthetic_root, tmp_path_factory, name):
 @pytest.fixture(scope='session')
 def trained_gc(synthetic_root, tmp_path_factory):
     """A 2-epoch (8-iteration) GC run of the synthetic config, through tools/train.py."""
-    from _synthetic import GC_CONFIG
 
     return _train(GC_CONFIG, synthetic_root, tmp_path_factory, 'train_gc')
 
@@ -36,6 +34,5 @@ def trained_gc(synthetic_root, tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained_baseline(synthetic_root, tmp_path_factory):
     """The same without GC."""
-    from _synthetic import BASELINE_CONFIG
 
     return _train(BASELINE_CONFIG, synthetic_root, tmp_path_factory, 'train_baseline')

@@ -10,7 +10,7 @@ GCOptimWrapperConstructor (SGD: location='grad'; AdamW: 'update'), run one
 training step on a synthetic batch of two 128 px images, and check that the
 loss is finite and every covered weight kept its output-channel means. A
 config that cannot be built or stepped on this machine is listed with its
-error, not left out. tests/test_zoo_sweep.py asserts the same per config.
+error, not left out. tests/test_tools/test_zoo_sweep.py asserts the same per config.
 """
 
 import argparse
@@ -52,7 +52,7 @@ def main(argv=None) -> None:
     )
     header = (
         "# GC across mmdet 3.3's model zoo\n\nWritten by `python tools/gc_zoo_sweep.py` "
-        '(what `tests/test_zoo_sweep.py` asserts per config). Each config is built from '
+        '(what `tests/test_tools/test_zoo_sweep.py` asserts per config). Each config is built from '
         'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor`, and '
         'takes one training step on two synthetic 128 px images (256 px for the '
         'query-based ones); "channel means kept": '

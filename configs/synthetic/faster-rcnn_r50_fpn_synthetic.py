@@ -2,7 +2,7 @@
 # mmdet's Faster R-CNN is its Mask R-CNN without the mask branch, so this is
 # the synthetic Mask R-CNN config (same data, schedule and proposal counts)
 # with the mask branch, mask annotations and segm metric removed; its model
-# equals the Table 8 config's (tests/test_configs.py checks it).
+# equals the Table 8 config's (tests/test_project/test_configs.py checks it).
 _base_ = './mask-rcnn_r50_fpn_synthetic.py'
 
 model = dict(

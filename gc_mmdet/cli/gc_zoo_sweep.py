@@ -17,7 +17,7 @@ from .gc_coverage import build_selection, channel_drift, load_with_gc
 
 __all__ = ['ZOO', 'NOT_ASSERTED', 'sweep_config', 'to_markdown', 'image_size']
 
-#: (family, mmdet config) swept by tests/test_zoo_sweep.py and
+#: (family, mmdet config) swept by tests/test_tools/test_zoo_sweep.py and
 #: tools/gc_zoo_sweep.py.
 ZOO: List[Tuple[str, str]] = [
     ('two-stage', 'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'),
@@ -54,7 +54,7 @@ NOT_ASSERTED: List[Tuple[str, str, str]] = [
         'dino/dino-4scale_r50_8xb2-12e_coco.py',
         'the same: a random-init loss of ~3.7e4 (gradient norm ~1.5e5) clipped to norm 0.1 left '
         'every covered weight unchanged in 2 of 5 runs here; its attention and embedding coverage is '
-        'asserted by name in tests/test_gc_coverage.py',
+        'asserted by name in tests/test_tools/test_gc_coverage.py',
     ),
     (
         'query-based',

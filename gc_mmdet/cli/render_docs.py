@@ -100,11 +100,51 @@ def compare_table(res: Mapping) -> str:
     )
 
 
+#: what each recorded test session is (tests/helpers/timing.py names them)
+_PHASES = {
+    '.venv: all': '`make test`: the whole suite',
+    '.venv-oldest: not slow': '`make test`: the fast tests on the oldest stack',
+    '.venv: not slow': '`make test-fast`',
+}
+
+
+def suite_times(res: Mapping) -> str:
+    """How long the test sessions took, and their slowest tests."""
+    lines = ['| session | passed | skipped | failed | wall time |', '|---|---|---|---|---|']
+    phases = res['phases']
+    for name in sorted(phases, key=lambda n: list(_PHASES).index(n) if n in _PHASES else 99):
+        p, c = phases[name], phases[name]['counts']
+        lines.append(
+            f'| {_PHASES.get(name, name)} | {c["passed"]} | {c["skipped"]} | '
+            f'{c["failed"] + c["error"]} | {_duration(p["wall_s"])} |'
+        )
+    first = phases[next(iter(sorted(phases)))]
+    m = first['machine']
+    lines += [
+        '',
+        f'Measured on one {m["cores"]}-core {m["cpu"]} machine, {first["date"]} '
+        '([docs/results/test_times.json](docs/results/test_times.json)). The slowest tests of '
+        'the whole suite (fixture setup included):',
+        '',
+    ]
+    whole = phases.get('.venv: all', first)
+    lines += [f'- `{nodeid}`: {_duration(s)}' for nodeid, s in whole['slowest']]
+    return '\n'.join(lines)
+
+
 #: block name -> (results file name, renderer)
 BLOCKS: Dict[str, Tuple[str, Callable[[Mapping], str]]] = {
     'demo-table': ('demo', demo_table),
     'demo-curve': ('demo', demo_curve),
     'compare-table': ('compare_demo', compare_table),
+    'test-times': ('test_times', suite_times),
+}
+
+
+_WRITER = {
+    'demo': 'make demo',
+    'compare_demo': 'make compare',
+    'test_times': 'GC_MMDET_TEST_TIMES=docs/results/test_times.json make test',
 }
 
 
@@ -138,7 +178,7 @@ def render_text(text: str, path: str, root: str, results_dir: str) -> str:
             except FileNotFoundError:
                 raise UserError(
                     f'{path}: block {name!r} needs {osp.join(results_dir, source)}.json; '
-                    f'make {"compare" if source.startswith("compare") else "demo"} writes it'
+                    f'{_WRITER[source]} writes it'
                 ) from None
         body = _links_from(path, root, render(cache[source]))
         return f'{m.group(1)}{body}\n{m.group(4)}'

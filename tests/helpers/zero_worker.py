@@ -1,4 +1,4 @@
-"""A rank of the ZeroRedundancyOptimizer test (tests/test_amp_fused.py):
+"""A rank of the ZeroRedundancyOptimizer test (tests/test_core/test_amp_fused.py):
 the same DDP training twice, once with mmengine's ZeroRedundancyOptimizer
 (local SGD) and once with plain SGD, both built by GCOptimWrapperConstructor
 with weight_decay_mode='auto'; rank 0 saves both final state dicts."""
@@ -16,8 +16,8 @@ def run(rank: int, world_size: int, init_file: str, out: str) -> None:
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
     import gc_mmdet  # noqa: F401  (registers GCOptimWrapperConstructor)
-    from _models import AllKinds
     from gc_mmdet.utils.launch import leave_process_group
+    from helpers.models import AllKinds
 
     torch.set_num_threads(1)
     dist.init_process_group(

@@ -22,7 +22,7 @@ function of the seed and where it is drawn:
 So an epoch-based run resumed from any epoch checkpoint ends with the
 weights of an uninterrupted one, with ``num_workers`` 0 or more, persistent
 workers or not, and runs that differ only in ``num_workers`` end alike too
-(``tests/test_resume_workers.py``). With an iteration-based loop
+(``tests/test_tools/test_resume_workers.py``). With an iteration-based loop
 (``InfiniteSampler``) a sample's pass over the data is not known where it is
 loaded, so the hook leaves the pipeline's RNGs as mmengine seeds them (a
 per-sample seed would repeat each sample's augmentation on every pass):

@@ -4,7 +4,7 @@ a kill at any instant.
 
 What mmengine 0.10.7's ``CheckpointHook`` leaves when the trainer is killed
 (SIGKILL, a preempted node, an out-of-memory kill) while it saves epoch N
-(measured, ``tests/test_checkpoint_safety.py``):
+(measured, ``tests/test_engine/test_hooks/test_checkpoint_safety.py``):
 
 * ``epoch_N.pth`` truncated under its real name (``LocalBackend.put`` writes
   into the final path); loading it fails with ``PytorchStreamReader failed

@@ -1,0 +1,228 @@
+"""GCOptimWrapperConstructor through mmengine's build_optim_wrapper."""
+
+import copy
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+from torch import nn
+
+import gc_mmdet  # noqa: F401  (registers the constructor)
+from helpers.models import AllKinds, loss_of
+from helpers.reference import RefSGD, channel_means_loop, gc_kinds
+from helpers.torch_features import needs_cpu_grad_scaler
+
+
+def gc_wrapper_cfg(**kwargs):
+    cfg = dict(
+        constructor='GCOptimWrapperConstructor',
+        optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-2),
+    )
+    cfg.update(kwargs)
+    return cfg
+
+
+def _train(model, optim_wrapper, steps, seed0=0):
+    for step in range(steps):
+        optim_wrapper.update_params(loss_of(model, seed0 + step))
+
+
+def test_sgd_through_optim_wrapper_matches_reference():
+    torch.manual_seed(0)
+    model = AllKinds().double()
+    ref_model = copy.deepcopy(model)
+    ow = build_optim_wrapper(model, gc_wrapper_cfg())
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
+    _train(model, ow, 5)
+    for step in range(5):
+        ref_model.zero_grad()
+        loss_of(ref_model, step).backward()
+        ref.step()
+    for p, q in zip(model.parameters(), ref_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11)
+
+
+def test_accumulation_runs_gc_once_per_real_step():
+    """With coupled weight decay, GC applied twice would subtract λ·mean(w)
+    twice; the result must equal one reference step on the mean gradient."""
+    torch.manual_seed(0)
+    model = AllKinds().double()
+    ref_model = copy.deepcopy(model)
+    ow = build_optim_wrapper(model, gc_wrapper_cfg(accumulative_counts=2))
+    _train(model, ow, 4)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
+    for real_step in range(2):
+        ref_model.zero_grad()
+        for k in range(2):
+            (loss_of(ref_model, 2 * real_step + k) / 2).backward()
+        ref.step()
+    for (n, p), q in zip(model.named_parameters(), ref_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11, msg=n)
+
+
+def test_clip_grad_comes_before_gc():
+    torch.manual_seed(0)
+    model = AllKinds().double()
+    ref_model = copy.deepcopy(model)
+    ow = build_optim_wrapper(model, gc_wrapper_cfg(clip_grad=dict(max_norm=0.05)))
+    _train(model, ow, 3)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
+    clipped = 0
+    for step in range(3):
+        ref_model.zero_grad()
+        loss_of(ref_model, step).backward()
+        grads = [p.grad for p in ref_model.parameters()]
+        norm = torch.sqrt(sum((g**2).sum() for g in grads))
+        if norm > 0.05:
+            clipped += 1
+            for g in grads:
+                g.mul_(0.05 / (norm + 1e-6))
+        ref.step()
+    assert clipped == 3  # the clip was really active
+    for (n, p), q in zip(model.named_parameters(), ref_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-11, msg=n)
+
+
+def test_adamw_update_location_keeps_channel_means():
+    torch.manual_seed(0)
+    model = AllKinds().double()
+    w0 = copy.deepcopy(model)
+    ow = build_optim_wrapper(
+        model,
+        gc_wrapper_cfg(
+            optimizer=dict(type='AdamW', lr=1e-2, weight_decay=5e-2), gc_cfg=dict(location='update')
+        ),
+    )
+    _train(model, ow, 20)
+    for name, (kind, groups) in gc_kinds(model).items():
+        p = model.get_parameter(name).detach()
+        p0 = w0.get_parameter(name).detach()
+        assert (p - p0).abs().max() > 1e-3
+        assert channel_means_loop(p, kind, groups) == pytest.approx(
+            channel_means_loop(p0, kind, groups), abs=1e-10
+        )
+
+
+def test_custom_keys_opt_out_and_ddp_like_wrapper():
+    class Wrapped(nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+    model = AllKinds()
+    ow = build_optim_wrapper(
+        Wrapped(model),
+        gc_wrapper_cfg(paramwise_cfg=dict(custom_keys={'up.': dict(gc=False, lr_mult=0.5)})),
+    )
+    names = {t.name for t in ow.gc_handle.targets}
+    assert names == {
+        'conv.weight',
+        'grouped.weight',
+        'dw.weight',
+        'up_grouped.weight',
+        'conv1d.weight',
+        'fc.weight',
+    }
+    assert ow.gc_handle.selection.skipped['gc=False'] == ['up.weight']
+    up_group = next(g for g in ow.param_groups if any(p is model.up.weight for p in g['params']))
+    assert up_group['lr'] == pytest.approx(0.025) and up_group['gc'] is False
+
+
+def test_summary_is_logged(tmp_path):
+    logger = MMLogger.get_instance('gc_summary_test', log_file=str(tmp_path / 'log.txt'))
+    build_optim_wrapper(AllKinds(), gc_wrapper_cfg())
+    for h in logger.handlers:
+        h.flush()
+    text = (tmp_path / 'log.txt').read_text()
+    assert 'Gradient Centralization on 7 tensors' in text
+    assert 'conv_transpose: 2 tensors' in text and 'linear: 1 tensors' in text
+    assert 'bias or norm (1-D)' in text
+
+
+@pytest.mark.parametrize(
+    'gc_cfg,exc,match',
+    [
+        ('conv_fc', TypeError, r'optim_wrapper.gc_cfg must be a dict'),
+        (
+            dict(layer='conv'),
+            ValueError,
+            r"unknown key\(s\) \['layer'\]; allowed keys are \('layers', 'location', 'layout', 'weight_decay_mode'\)",
+        ),
+        (
+            dict(layers='fc'),
+            ValueError,
+            r"gc_cfg.layers must be one of \('conv_fc', 'conv'\), got 'fc'",
+        ),
+        (
+            dict(location='weights'),
+            ValueError,
+            r"gc_cfg.location must be one of \('grad', 'update'\)",
+        ),
+        (
+            dict(layout='torch'),
+            ValueError,
+            r"gc_cfg.layout must be one of \('paper', 'reference'\)",
+        ),
+    ],
+)
+def test_bad_gc_cfg(gc_cfg, exc, match):
+    with pytest.raises(exc, match=match):
+        build_optim_wrapper(AllKinds(), gc_wrapper_cfg(gc_cfg=gc_cfg))
+
+
+def test_bad_custom_key_gc_value():
+    with pytest.raises(
+        TypeError, match=r"custom_keys\['backbone'\].gc must be True or False, got 'off'"
+    ):
+        build_optim_wrapper(
+            AllKinds(), gc_wrapper_cfg(paramwise_cfg=dict(custom_keys={'backbone': dict(gc='off')}))
+        )
+
+
+def test_flat_parameter_rejected_at_build_time():
+    model = AllKinds()
+    model.fc.weight = nn.Parameter(model.fc.weight.detach().flatten())
+    with pytest.raises(ValueError, match="'fc.weight' of shape \\(20,\\)"):
+        build_optim_wrapper(model, gc_wrapper_cfg())
+
+
+def test_fan_in_one_warns_and_skips():
+    model = nn.Sequential(nn.Conv2d(3, 3, 1, groups=3), nn.Conv2d(3, 4, 3))
+    with pytest.warns(gc_mmdet.GCFanInOneWarning, match="'0.weight'"):
+        ow = build_optim_wrapper(model, gc_wrapper_cfg())
+    assert [t.name for t in ow.gc_handle.targets] == ['1.weight']
+
+
+@needs_cpu_grad_scaler
+def test_grad_scaler_cpu_unscaled_and_inf_step_skipped():
+    """The AmpOptimWrapper path (GradScaler.unscale_ then step) on CPU: GC
+    sees unscaled gradients, and an inf step is skipped without GC state."""
+    torch.manual_seed(0)
+    model = AllKinds()
+    ref_model = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-2)
+    handle = gc_mmdet.attach(opt, model, location='update')
+    scaler = torch.amp.GradScaler('cpu', init_scale=2.0**10)
+    ref = RefSGD(ref_model, gc_kinds(ref_model), lr=0.05, momentum=0.9, weight_decay=1e-2)
+    for step in range(3):
+        opt.zero_grad()
+        scaler.scale(loss_of(model, step)).backward()
+        if step == 1:  # an overflow: this step must be skipped entirely
+            model.conv.weight.grad[0, 0, 0, 0] = float('inf')
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            buf = opt.state[model.conv.weight]['momentum_buffer'].clone()
+        scaler.step(opt)
+        scaler.update()
+        if step == 1:
+            for n, p in model.named_parameters():
+                assert torch.equal(p, before[n]), n
+            assert torch.equal(opt.state[model.conv.weight]['momentum_buffer'], buf)
+            assert handle._before is None
+            assert scaler.get_scale() == 2.0**9
+            continue
+        ref_model.zero_grad()
+        loss_of(ref_model, step).backward()
+        ref.step()
+    for (n, p), q in zip(model.named_parameters(), ref_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=n)

@@ -1,0 +1,68 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""The import rules of docs/design.md, read from every module's imports."""
+
+import ast
+import glob
+import importlib.util
+import os.path as osp
+import sys
+import sysconfig
+
+import pytest
+
+from helpers.synthetic import ROOT
+
+PACKAGE = osp.join(ROOT, 'gc_mmdet')
+#: what each part of the package may import of the package itself
+ALLOWED = {
+    'core': {'core'},
+    'utils': {'utils'},
+    'compat': {'compat'},
+    'datasets': {'datasets', 'utils'},
+    'evaluation': {'evaluation', 'utils'},
+    'engine': {'engine', 'core', 'datasets', 'utils'},
+}
+
+
+def _imports(path):
+    """``(absolute module, line)`` of every import in the file."""
+    module = osp.relpath(path, ROOT)[: -len('.py')].replace(osp.sep, '.')
+    package = module.rsplit('.', 1)[0] if not module.endswith('__init__') else module[:-9]
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.Import):
+            yield from ((a.name, node.lineno) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split('.')[: len(package.split('.')) - node.level + 1]
+                yield '.'.join(base + ([node.module] if node.module else [])), node.lineno
+            else:
+                yield node.module, node.lineno
+
+
+def _stdlib(top):
+    """Whether a top-level module is Python's own (sys.stdlib_module_names is 3.10+)."""
+    if top in sys.builtin_module_names:
+        return True
+    spec = importlib.util.find_spec(top)
+    origin = (spec.origin or '') if spec else ''
+    return origin.startswith(sysconfig.get_paths()['stdlib']) and 'site-packages' not in origin
+
+
+def _part(module):
+    parts = module.split('.')
+    return parts[1] if parts[0] == 'gc_mmdet' and len(parts) > 1 else None
+
+
+@pytest.mark.parametrize('part', sorted(ALLOWED))
+def test_import_rules(part):
+    wrong = []
+    for path in glob.glob(osp.join(PACKAGE, part, '**', '*.py'), recursive=True):
+        for module, line in _imports(path):
+            top = module.split('.')[0]
+            if top == 'gc_mmdet' and _part(module) not in ALLOWED[part]:
+                wrong.append(f'{osp.relpath(path, ROOT)}:{line} imports {module}')
+            if part == 'core' and top not in ('gc_mmdet', 'torch') and not _stdlib(top):
+                wrong.append(
+                    f'{osp.relpath(path, ROOT)}:{line} imports {module} (core: torch only)'
+                )
+    assert not wrong, '\n'.join(wrong)

@@ -1,0 +1,58 @@
+"""``GC_MMDET_ENV=... make setup`` keeps what a user's environment has: where
+a requirement needs another version of an installed package, setup stops
+with one line naming both and changes nothing."""
+
+import hashlib
+import os
+import os.path as osp
+import site
+import subprocess
+import sys
+
+from helpers.synthetic import ROOT
+
+
+def _tree_hash(folder):
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(folder)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = osp.join(dirpath, name)
+            digest.update(path.encode())
+            if not osp.islink(path):
+                with open(path, 'rb') as f:
+                    digest.update(f.read())
+    return digest.hexdigest()
+
+
+def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
+    """A user's environment whose setuptools (99.0) is newer than gc_mmdet's
+    ``setuptools<81``: the old setup downgraded it; now it stops."""
+    env = tmp_path / 'user_env'
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(env)], check=True)
+    pyver = f'python{sys.version_info[0]}.{sys.version_info[1]}'
+    own = env / 'lib' / pyver / 'site-packages'
+    # the rest of the stack (torch, pip, ...) comes from this test's
+    # environment, behind the environment's own packages
+    (own / 'stack.pth').write_text('\n'.join(site.getsitepackages()) + '\n')
+    dist = own / 'setuptools-99.0.dist-info'
+    dist.mkdir()
+    (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: setuptools\nVersion: 99.0\n')
+    before = _tree_hash(env)
+
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'setup.sh')],
+        env=dict(os.environ, GC_MMDET_ENV=str(env)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(
+        f'[setup] ERROR: pip install wheel ninja setuptools<81 into {env}: '
+    )
+    assert 'setuptools==99.0' in errors[0] and 'setuptools<81' in errors[0], errors[0]
+    assert 'setup does not change a package the environment already has' in errors[0]
+    assert _tree_hash(env) == before

@@ -8,13 +8,14 @@ Example:
     >>> handle.remove()
 """
 
-from .attach import LOCATIONS, WEIGHT_DECAY_MODES, GCHandle, attach
+from .attach import LOCATIONS, WEIGHT_DECAY_MODES, GCHandle, GCNotSteppingError, attach
 from .centralize import ChannelLayout, centralize_, channel_mean
 from .selection import LAYERS, LAYOUTS, GCFanInOneWarning, GCSelection, GCTarget, select_targets
 
 __all__ = [
     'attach',
     'GCHandle',
+    'GCNotSteppingError',
     'ChannelLayout',
     'centralize_',
     'channel_mean',

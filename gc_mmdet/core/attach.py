@@ -20,6 +20,7 @@ Two locations, as in the reference implementation:
   channel, released after the step), for any optimizer, AdamW included.
 """
 
+import weakref
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -30,8 +31,9 @@ from torch.utils.hooks import RemovableHandle
 
 from .centralize import ChannelLayout, RowMean, centralize_, channel_mean
 from .selection import GCSelection, GCTarget, select_targets
+from .sharded import local
 
-__all__ = ['attach', 'GCHandle', 'LOCATIONS', 'WEIGHT_DECAY_MODES']
+__all__ = ['attach', 'GCHandle', 'GCNotSteppingError', 'LOCATIONS', 'WEIGHT_DECAY_MODES']
 
 #: allowed values of :func:`attach`'s ``location``
 LOCATIONS = ('grad', 'update')
@@ -66,6 +68,17 @@ ADAPTIVE_OPTIMIZERS = (
     'Adadelta',
     'Lion',
 )
+
+
+class GCNotSteppingError(RuntimeError):
+    """The optimizer GC hooked no longer steps the weights GC selected, so GC
+    would be silently off (a wrapper re-pointed its parameter groups after
+    :func:`attach`, as DeepSpeed ZeRO stages 1 and 2 do)."""
+
+
+def _shapes(params: List[Tensor], limit: int = 3) -> str:
+    shown = ', '.join(str(tuple(p.shape)) for p in params[:limit])
+    return shown + (', ...' if len(params) > limit else '')
 
 
 def _stepping_optimizer(optimizer: Optimizer) -> Optimizer:
@@ -156,9 +169,16 @@ class GCHandle:
     """
 
     def __init__(
-        self, optimizer: Optimizer, selection: GCSelection, location: str, weight_decay_mode: str
+        self,
+        optimizer: Optimizer,
+        selection: GCSelection,
+        location: str,
+        weight_decay_mode: str,
+        model: Optional[nn.Module] = None,
     ) -> None:
         self.optimizer = optimizer
+        # checked at the first step: the model still holds the selected weights
+        self._model = weakref.ref(model) if model is not None else None
         self.selection = selection
         self.location = location
         group_of = {id(p): i for i, g in enumerate(optimizer.param_groups) for p in g['params']}
@@ -170,6 +190,10 @@ class GCHandle:
             coupled = location == 'grad' and _decay_is_coupled(optimizer, group, weight_decay_mode)
             if by_group.get(i) or coupled:
                 self._plan.append(_GroupPlan(i, group, coupled, by_group.get(i, [])))
+        # the params list of each planned group, as GC found it: a resume
+        # (load_state_dict) keeps these lists, a wrapper that re-points the
+        # optimizer replaces them
+        self._params_lists = [optimizer.param_groups[p.index]['params'] for p in self._plan]
         self._row_mean = RowMean()
         self._before: Optional[List[Optional[Tensor]]] = None
         self._folded: List[Tuple[int, Any]] = []
@@ -215,9 +239,52 @@ class GCHandle:
         self._before = None
 
     # ----------------------------------------------------------- step hooks
+    def _check_stepping(self, optimizer: Optimizer) -> None:
+        """Stop with :class:`GCNotSteppingError` when the optimizer's groups no
+        longer hold the weights GC selected; a list identity check per group
+        in the usual case."""
+        if self._model is not None:
+            self._check_model(self._model())
+            self._model = None
+        groups = optimizer.param_groups
+        for k, plan in enumerate(self._plan):
+            if plan.index < len(groups) and groups[plan.index]['params'] is self._params_lists[k]:
+                continue
+            now = groups[plan.index]['params'] if plan.index < len(groups) else []
+            held = {id(p) for p in now}
+            lost = [p for p, _ in plan.targets if id(p) not in held]
+            if plan.index >= len(groups) or lost:
+                raise GCNotSteppingError(
+                    f'Gradient Centralization is attached to {len(plan.targets)} weight(s) of '
+                    f'param group {plan.index}, but {type(optimizer).__name__} now steps '
+                    f'{len(now)} other tensor(s) there ({_shapes(now) or "none"}): something '
+                    're-pointed the optimizer after GC was attached (DeepSpeed ZeRO stages 1 and '
+                    '2 step flattened fp32 partitions), so GC would be silently off. Attach GC '
+                    "to the optimizer that steps the model's own weights (DDP, ZeRO stage 0, "
+                    "FSDP2, torch's ZeroRedundancyOptimizer); see docs/any_detector.md"
+                )
+            self._params_lists[k] = now  # the same weights in a new list
+
+    def _check_model(self, model: Optional[nn.Module]) -> None:
+        """The model's parameters are still the tensors GC selected (FSDP2's
+        ``fully_shard`` after :func:`attach` replaces them with DTensors)."""
+        if model is None:
+            return
+        current = dict(model.named_parameters())
+        for t in self.selection.targets:
+            if t.name in current and current[t.name] is not t.param:
+                raise GCNotSteppingError(
+                    f'Gradient Centralization was attached to {t.name!r} of shape '
+                    f'{tuple(t.param.shape)}, but the model now holds another tensor there '
+                    f'({type(current[t.name]).__name__}): its parameters were replaced after GC '
+                    'was attached (e.g. by fully_shard). Shard the model first, then build the '
+                    'optimizer and attach GC'
+                )
+
     @torch.no_grad()
     def _centralize_grads(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
         self._restore_decay()  # in case the previous step raised
+        self._check_stepping(optimizer)
         self._notify()
         # A fused optimizer driven by GradScaler receives still-scaled
         # gradients (see _pending_scale); Φ is linear, only λw needs scaling,
@@ -232,18 +299,18 @@ class GCHandle:
                 group['weight_decay'] = 0.0
                 for p in plan.others:
                     if p.grad is not None:
-                        p.grad.add_(p, alpha=wd)
+                        local(p.grad).add_(local(p), alpha=wd)
                 for p, layout in plan.targets:
                     if p.grad is not None:
-                        self._row_mean.centralize_(p.grad.add_(p, alpha=wd), layout)
+                        self._row_mean.centralize_(local(p.grad).add_(local(p), alpha=wd), layout)
             elif wd:
                 for p, layout in plan.targets:
                     if p.grad is not None:
-                        centralize_(p.grad, layout, p, wd * float(scale))
+                        centralize_(local(p.grad), layout, local(p), wd * float(scale))
             else:
                 for p, layout in plan.targets:
                     if p.grad is not None:
-                        self._row_mean.centralize_(p.grad, layout)
+                        self._row_mean.centralize_(local(p.grad), layout)
 
     def _restore_decay(self, *args: Any) -> None:
         while self._folded:
@@ -254,9 +321,10 @@ class GCHandle:
 
     @torch.no_grad()
     def _remember_means(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
+        self._check_stepping(optimizer)
         self._notify()
         self._before = [
-            channel_mean(p, layout) if p.grad is not None else None
+            channel_mean(local(p), layout) if p.grad is not None else None
             for plan in self._plan
             for p, layout in plan.targets
         ]
@@ -272,7 +340,8 @@ class GCHandle:
                 m0 = next(means)
                 if m0 is not None:
                     # w <- w_before + Φ(w - w_before) = w - (mean(w) - mean(w_before))
-                    layout.view(p).sub_(channel_mean(p, layout).sub_(m0))
+                    w = local(p)
+                    layout.view(w).sub_(channel_mean(w, layout).sub_(m0))
 
 
 def attach(
@@ -325,4 +394,6 @@ def attach(
         if not flag:
             exclude.extend(group['params'])
     selection = select_targets(model, params, layers, layout, exclude)
-    return GCHandle(optimizer, selection, location, weight_decay_mode)
+    if hasattr(model, 'module') and isinstance(model.module, nn.Module):
+        model = model.module  # as select_targets names the parameters
+    return GCHandle(optimizer, selection, location, weight_decay_mode, model)

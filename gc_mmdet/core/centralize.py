@@ -18,10 +18,11 @@ fan-in; it is derived once per weight (see :mod:`gc_mmdet.core.selection`) so
 that each step only runs the reductions.
 """
 
-from dataclasses import dataclass
-from typing import Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 __all__ = ['ChannelLayout', 'channel_mean', 'centralize_', 'RowMean']
@@ -36,10 +37,18 @@ class ChannelLayout:
             ``(groups, -1)`` when ``groups > 1``).
         groups: split dim 0 into ``groups`` blocks first (grouped transposed
             convolutions); 1 means no split.
+        group: the process group over which a reduced dimension is sharded
+            (a transposed convolution under FSDP2, see
+            :mod:`gc_mmdet.core.sharded`): channel sums are all-reduced over
+            it and divided by ``fan_in_total``. None: the tensor holds whole
+            channels.
+        fan_in_total: the entries of one channel over all shards.
     """
 
     reduce_dims: Tuple[int, ...]
     groups: int = 1
+    group: Any = field(default=None, compare=False)
+    fan_in_total: int = 0
 
     @classmethod
     def output_first(cls, ndim: int) -> 'ChannelLayout':
@@ -80,8 +89,13 @@ class ChannelLayout:
 
 def channel_mean(tensor: Tensor, layout: ChannelLayout) -> Tensor:
     """Mean of each output channel's vector, shaped to broadcast on
-    ``layout.view(tensor)``."""
-    return layout.view(tensor).mean(layout.reduce_dims, keepdim=True)
+    ``layout.view(tensor)``; for a channel sharded over ``layout.group``,
+    the mean over all shards (one all-reduce of the channel sums)."""
+    if layout.group is None:
+        return layout.view(tensor).mean(layout.reduce_dims, keepdim=True)
+    sums = layout.view(tensor).sum(layout.reduce_dims, keepdim=True)
+    dist.all_reduce(sums, group=layout.group)
+    return sums.div_(layout.fan_in_total)
 
 
 def centralize_(
@@ -107,7 +121,7 @@ def centralize_(
     if layout is None:
         layout = ChannelLayout.output_first(grad.dim())
     g = layout.view(grad)
-    mean = g.mean(layout.reduce_dims, keepdim=True)
+    mean = channel_mean(grad, layout)
     if weight_decay != 0 and weight is not None:
         mean.add_(channel_mean(weight, layout).to(mean.dtype), alpha=weight_decay)
     g.sub_(mean)
@@ -144,6 +158,8 @@ class RowMean:
             and grad.is_contiguous()
             and grad.dtype in (torch.float32, torch.float64)
         ):
+            if grad.numel() == 0:  # a shard that holds no channel (FSDP2)
+                return grad
             rows = grad.view(grad.shape[0], -1)
             rows.sub_(torch.mv(rows, self.vector(rows.shape[1], rows)).unsqueeze(1))
             return grad

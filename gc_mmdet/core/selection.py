@@ -6,12 +6,13 @@ the resulting :class:`GCTarget` list.
 """
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from torch import Tensor, nn
 
 from .centralize import ChannelLayout
+from .sharded import shard_group
 
 __all__ = [
     'GCTarget',
@@ -161,13 +162,9 @@ def _skip_reason(module: nn.Module, attr: str, param: Tensor) -> str:
 
 
 def _is_unshaped(param: Tensor) -> bool:
-    """Flattened or sharded parameters whose shape is not the layer's."""
-    cls = type(param)
-    return (
-        getattr(param, '_is_flat_param', False)
-        or cls.__name__ in ('FlatParameter', 'DTensor')
-        or any(c.__name__ == 'DTensor' for c in cls.__mro__)
-    )
+    """Flattened parameters whose shape is not the layer's (FSDP1's
+    ``FlatParameter``); FSDP2's DTensors keep the layer's global shape."""
+    return getattr(param, '_is_flat_param', False) or type(param).__name__ == 'FlatParameter'
 
 
 def _expected_shape(module: nn.Module, kind: str, attr: str) -> Tuple[int, ...]:
@@ -200,8 +197,8 @@ def _cannot_interpret(
     return ValueError(
         f'Gradient Centralization cannot interpret parameter {name!r} of '
         f'shape {tuple(param.shape)} ({type(param).__name__}): {what}. '
-        'Flattened or sharded parameters (e.g. FSDP flat parameters) are '
-        'not supported; attach GC to the unsharded model, or exclude the '
+        "Flattened parameters (FSDP1's FlatParameter) are not supported: "
+        'shard with FSDP2 (torch.distributed.fsdp.fully_shard) or DDP instead, or exclude the '
         'parameter with paramwise_cfg.custom_keys={...: dict(gc=False)}.'
     )
 
@@ -213,7 +210,12 @@ def _paper_layout(
     if _is_unshaped(param) or tuple(param.shape) != expected:
         raise _cannot_interpret(name, param, module, expected)
     if kind == 'conv_transpose':
-        return ChannelLayout.transposed(param.dim(), module.groups)
+        layout = ChannelLayout.transposed(param.dim(), module.groups)
+        group = shard_group(name, param, transposed=True, groups=module.groups)
+        if group is None:
+            return layout
+        return replace(layout, group=group, fan_in_total=layout.fan_in(param.shape))
+    shard_group(name, param, transposed=False)  # refuses placements GC cannot read
     return ChannelLayout.output_first(param.dim())
 
 
@@ -283,6 +285,7 @@ def select_targets(
             if p.dim() < min_ndim:
                 sel.skip(f'ndim < {min_ndim}', name)
                 continue
+            shard_group(name, p, transposed=False)
             ch_layout = ChannelLayout.output_first(p.dim())
             kind = kind or 'other'
         else:

@@ -365,3 +365,49 @@ def test_coupled_decay_is_restored_after_every_step_even_a_failing_one():
     assert [g['weight_decay'] for g in opt.param_groups] == [0.1, 0.01]
     handle.remove()
     assert [g['weight_decay'] for g in opt.param_groups] == [0.1, 0.01]
+
+
+def _flatten_groups_as_zero(optimizer):
+    """What DeepSpeed ZeRO stages 1 and 2 do to the optimizer they wrap: each
+    group's params become one flat fp32 partition, which gets the gradients."""
+    for group in optimizer.param_groups:
+        flat = torch.cat([p.detach().flatten() for p in group['params']]).requires_grad_()
+        flat.grad = torch.cat([p.grad.flatten() for p in group['params']])
+        group['params'] = [flat]
+
+
+@pytest.mark.parametrize('location', ['grad', 'update'])
+def test_a_re_pointed_optimizer_stops_instead_of_running_without_gc(location):
+    """GC never goes silently off: an optimizer whose groups no longer hold
+    the weights GC selected stops at its next step with one line naming the
+    cause. The old code stepped on, and the channel means drifted."""
+    model = AllKinds()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    gc_mmdet.attach(opt, model, location=location)
+    loss_of(model, 0).backward()
+    opt.step()  # as attached: fine
+    loss_of(model, 0).backward()
+    _flatten_groups_as_zero(opt)
+    with pytest.raises(gc_mmdet.core.GCNotSteppingError) as e:
+        opt.step()
+    assert str(e.value).count('\n') == 0
+    assert 'now steps 1 other tensor(s)' in str(e.value) and 'DeepSpeed ZeRO' in str(e.value)
+
+
+def test_the_same_weights_in_a_new_list_keep_gc():
+    """Re-listing a group's own weights (what a resume or a wrapper syncing
+    its groups may do) is not a re-pointing: GC goes on."""
+    model = AllKinds()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    handle = gc_mmdet.attach(opt, model)
+    opt.param_groups[0]['params'] = list(reversed(opt.param_groups[0]['params']))
+    before = {t.name: t.param.detach().clone() for t in handle.targets}
+    loss_of(model, 0).backward()
+    opt.step()
+    for t in handle.targets:
+        torch.testing.assert_close(
+            gc_mmdet.core.channel_mean(t.param, t.layout),
+            gc_mmdet.core.channel_mean(before[t.name], t.layout),
+            rtol=0,
+            atol=1e-6,
+        )

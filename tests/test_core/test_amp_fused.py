@@ -174,6 +174,7 @@ def test_amp_optim_wrapper_fused_equals_optim_wrapper(kind, clip_grad):
     assert_close_weights(runs[1], runs[0])
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_zero_redundancy_optimizer_auto_is_exact(tmp_path):
     """mmengine's ZeroRedundancyOptimizer (local SGD, coupled weight decay)
     with weight_decay_mode='auto' on 2 gloo ranks: the weights of plain DDP

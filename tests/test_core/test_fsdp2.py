@@ -19,10 +19,13 @@ try:
 except ImportError:
     fully_shard = None
 
-pytestmark = pytest.mark.skipif(
-    fully_shard is None,
-    reason=f'torch {torch.__version__} has no FSDP2 (torch.distributed.fsdp.fully_shard, 2.6+)',
-)
+pytestmark = [
+    pytest.mark.slow,  # 2 processes per test
+    pytest.mark.skipif(
+        fully_shard is None,
+        reason=f'torch {torch.__version__} has no FSDP2 (torch.distributed.fsdp.fully_shard, 2.6+)',
+    ),
+]
 
 
 def _launch(tmp_path, case):

@@ -457,6 +457,7 @@ def test_clean_data_passes_without_a_word(data, capsys):
     assert out.splitlines() == [s.format(root=data) for s in SUMMARY] + ['data check: no errors']
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_several_faults_all_listed_with_counts(data, tmp_path):
     """Five missing images: three named, then a count; the other faults of the
     run follow, one line each; through a real tools/train.py process."""

@@ -62,6 +62,7 @@ def test_api_refuses_a_file_and_a_partly_filled_folder(tmp_path):
     assert os.listdir(other) == ['notes.txt']
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_cli_refuses_a_folder_it_did_not_make(user_coco):
     before = hash_tree(user_coco)
     proc = subprocess.run(
@@ -180,6 +181,7 @@ _WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_two_processes_generating_at_once_do_not_corrupt_it(tmp_path):
     root, fresh = str(tmp_path / 'shared'), str(tmp_path / 'fresh')
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -223,6 +225,7 @@ def _user_config(tmp_path, data_root, dataset_type):
     return str(cfg)
 
 
+@pytest.mark.slow  # starts a process: seconds
 @pytest.mark.parametrize(
     'dataset_type,expected',
     [
@@ -274,6 +277,7 @@ def test_work_dir_rules(tmp_path):
         check_work_dir(str(empty), str(cfg))
 
 
+@pytest.mark.slow  # starts a process: seconds
 @pytest.mark.parametrize('tool', ['train.py', 'test.py'])
 def test_tools_refuse_a_work_dir_of_user_files(tmp_path, user_coco, tool):
     before = hash_tree(user_coco)
@@ -286,6 +290,7 @@ def test_tools_refuse_a_work_dir_of_user_files(tmp_path, user_coco, tool):
     assert hash_tree(user_coco) == before
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_train_refuses_to_dump_over_its_own_config(tmp_path):
     exp = tmp_path / 'exp'
     exp.mkdir()
@@ -297,6 +302,7 @@ def test_train_refuses_to_dump_over_its_own_config(tmp_path):
     assert hash_tree(str(exp)) == before
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_compare_tools_refuse_to_overwrite_user_files(tmp_path):
     out = tmp_path / 'figures'
     out.mkdir()

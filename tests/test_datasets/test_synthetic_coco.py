@@ -262,6 +262,7 @@ def test_gt_as_prediction_scores_perfect_map(small_ds):
     assert results['coco/segm_mAP'] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_command_line_tool(tmp_path):
     out = tmp_path / 'cli'
     proc = subprocess.run(

@@ -282,6 +282,7 @@ def test_faster_without_faster_coco_eval_says_what_to_install(monkeypatch):
     assert BackendCocoMetric().eval_backend == 'pycocotools'
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_gc_mmdet_and_the_default_backend_need_no_faster_coco_eval(tmp_path):
     """In a fresh interpreter where faster_coco_eval cannot be imported."""
     gt = synthetic_coco_gt(10, seed=2)
@@ -461,6 +462,7 @@ def test_benchmark_runs_and_backends_agree():
         assert r['seconds']['pycocotools'] > 0 and r['seconds']['faster'] > 0
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_train_tool_flag_switches_the_validation_metric(tmp_path, synthetic_root):
     """tools/train.py --eval-backend reaches val_evaluator: with no COCO
     metric there it stops in one line before anything is built."""

@@ -35,6 +35,7 @@ def test_reference_loop_is_sgd_gc(bench):
     torch.testing.assert_close(model.conv.weight.mean((1, 2, 3)), w0.mean((1, 2, 3)))
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_data_check_benchmark_runs_and_its_standin_is_clean(tmp_path):
     """The data-check benchmark on 40 images: its stand-in passes the check
     (so it times the no-fault path), the figures come out, the folder it

@@ -110,6 +110,7 @@ def test_gc_config_builds_and_centralizes_every_conv_fc(path):
         assert any(isinstance(m, ConvWS2d) for m in model.modules())
 
 
+@pytest.mark.slow  # starts a process: seconds
 @pytest.mark.parametrize(
     'tool,args',
     [
@@ -141,6 +142,7 @@ def test_tools_reject_bad_input_in_one_line(tool, args):
     assert lines[0].startswith('error:')
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_offline_pretrained_is_reported_at_once(tmp_path):
     proc = subprocess.run(
         [

@@ -9,6 +9,8 @@ import site
 import subprocess
 import sys
 
+import pytest
+
 from helpers.synthetic import ROOT
 
 
@@ -25,6 +27,7 @@ def _tree_hash(folder):
     return digest.hexdigest()
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     """A user's environment whose setuptools (99.0) is newer than gc_mmdet's
     ``setuptools<81``: the old setup downgraded it; now it stops."""

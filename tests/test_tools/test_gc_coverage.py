@@ -9,6 +9,7 @@ import pytest
 from helpers.synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tool_cmd
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_coverage_of_an_mmdet_name_without_gc():
     proc = run(tool_cmd('gc_coverage.py', 'mmdet::detr/detr_r50_8xb2-150e_coco.py'))
     assert_ok(proc)
@@ -19,6 +20,7 @@ def test_coverage_of_an_mmdet_name_without_gc():
     assert 'not a known layer' not in out
 
 
+@pytest.mark.slow  # starts a process: seconds
 def test_coverage_of_a_config_path_with_gc():
     proc = run(tool_cmd('gc_coverage.py', 'configs/beyond_paper/dino-4scale_r50_gc_12e_coco.py'))
     assert_ok(proc)

@@ -22,9 +22,6 @@ from ..utils.launch import leave_process_group, on_main_process, prepare_distrib
 from ..utils.work_dir import check_work_dir
 from .run_logs import last_checkpoint, read_scalars, val_records
 
-# mmengine imports pkg_resources, which warns on every run of a tool
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-
 __all__ = [
     'add_cfg_options',
     'add_common_args',
@@ -150,7 +147,11 @@ def run_cli(main: Callable[[], None]) -> None:
     it lists several). Under a distributed launch, every rank leaves the
     process group before it exits (:func:`~gc_mmdet.utils.launch.leave_process_group`)."""
     try:
-        main()
+        with warnings.catch_warnings():
+            # mmengine imports pkg_resources when it looks up configs, which
+            # warns on every run of a tool; only the tool's run is quietened
+            warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+            main()
     except UserError as e:
         for line in str(e).splitlines() or ['']:  # several faults: one line each
             print(f'error: {line}', file=sys.stderr)

@@ -104,10 +104,11 @@ def test_two_process_ddp_on_cpu(one_node):
     assert moved == len(targets)
 
 
-@pytest.mark.parametrize('attempt', [1, 2, 3])
-def test_two_nodes_equal_one_node_of_two(one_node, synthetic_root, tmp_path, attempt):
+def test_two_nodes_equal_one_node_of_two(one_node, synthetic_root, tmp_path):
     """The README's multi-node command, two "nodes" of one process on this
-    host: every launch succeeds and ends bit-identical to 1 node x 2.
+    host: the launch succeeds and ends bit-identical to 1 node x 2 (it ran 3
+    times per suite while exits flaked; docs/distributed.md has the 30-launch
+    record of the fix).
 
     Node 1 runs in a working directory of its own, as on another machine
     (mmengine's default result collection wrote its parts under ./.dist_test
@@ -116,7 +117,7 @@ def test_two_nodes_equal_one_node_of_two(one_node, synthetic_root, tmp_path, att
     per node; the weights then differed by up to 6e-6)."""
     work_dir, node1_cwd = str(tmp_path / 'two_nodes'), tmp_path / 'node1_cwd'
     node1_cwd.mkdir()
-    port = str(29530 + attempt)
+    port = '29531'
     procs = [
         subprocess.Popen(
             _train_cmd('dist_train.sh', 1, work_dir, synthetic_root),

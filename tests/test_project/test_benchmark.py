@@ -1,11 +1,15 @@
 """The overhead benchmark runs (on a tiny model; its numbers live in docs/)."""
 
+import json
 import os.path as osp
 
 import pytest
+import torch
 
+from gc_mmdet.core import channel_mean
 from helpers.models import AllKinds
 from helpers.synthetic import ROOT, load_script
+from helpers.torch_features import needs_cpu_fused, needs_cpu_grad_scaler
 
 
 @pytest.fixture(scope='module')
@@ -72,3 +76,28 @@ def test_data_check_benchmark_runs_and_its_standin_is_clean(tmp_path):
     assert 0 < figures['coco_cached_s'] <= figures['coco_first_s']
     assert len(list((tmp_path / 'standin' / 'images').iterdir())) == 40
     assert 'COCO train2017' in proc.stdout
+
+
+@needs_cpu_grad_scaler
+@needs_cpu_fused
+def test_gpu_check_dry_runs_on_the_cpu(tmp_path):
+    """benchmarks/gpu_check.py's logic, on the CPU (no GPU has run it yet):
+    fused under GradScaler equals plain, bf16 keeps the channel means; and
+    the bf16 check can fail: without GC the means drift far past tolerance."""
+    check = load_script('benchmarks/gpu_check.py')
+    out = tmp_path / 'gpu_check.json'
+    assert check.main(['--device', 'cpu', '--quick', '--no-cost', '--json', str(out)]) == 0
+    results = json.load(open(out))
+    assert sorted(results['fused']) == sorted(
+        f'{o}-{loc}' for o in ('sgd', 'adam', 'adamw') for loc in ('grad', 'update')
+    )
+    assert max(results['bf16'].values()) <= check.TOLERANCE['bf16']
+    model, handle, before = check._train('cpu', 'sgd', 'grad', 3, scaled=False, bf16=True)
+    handle.remove()
+    for x, y in check._batches(3, 'cpu'):  # more steps without GC
+        model.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        torch.optim.SGD(model.parameters(), lr=0.05).step()
+    t = handle.targets[0]
+    drift = channel_mean(t.param.detach(), t.layout) - channel_mean(before[t.name], t.layout)
+    assert drift.abs().max() / before[t.name].abs().max() > 100 * check.TOLERANCE['bf16']

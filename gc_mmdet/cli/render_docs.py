@@ -87,14 +87,20 @@ def compare_table(res: Mapping) -> str:
     for task in res['tests']:
         k, n = _ahead(res, task)
         ahead.append(f'{TASK_LABELS[task]} on {k} of {n}')
-    walls = [r['timing']['wall_s'] for by in res['runs'].values() for r in by.values()]
-    total = f', {_duration(sum(walls))} for all {len(walls)}' if all(walls) else ''
+    its = sorted(
+        r['timing']['median_iter_s']
+        for by in res['runs'].values()
+        for r in by.values()
+        if r['timing'].get('median_iter_s')
+    )
+    total = f', a median {its[len(its) // 2]:.2f} s an iteration' if its else ''
     return '\n'.join(
         [
             summary_table(res),
             '',
             f'GC is ahead of the baseline of the same seed in {" and ".join(ahead)} seeds. '
-            f'Runs one after another{total}, {_on_machine(res)} '
+            f'{len(res["runs"]["gc"]) * len(res["runs"])} runs one after another{total}, '
+            f'{_on_machine(res)} '
             '([docs/results/compare_demo.json](docs/results/compare_demo.json)).',
         ]
     )

@@ -72,7 +72,7 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
         summary['arms']['gc']['per_seed']['0']['bbox']
     )
     table = compare_table(published)
-    assert S.summary_table(summary) in table and 'seeds. Runs one after another' in table
+    assert S.summary_table(summary) in table and 'seeds. 4 runs one after another' in table
     assert cv2.imread(str(tmp_path / 'results' / 'compare_ap_bands.png')) is not None
     # a second call keeps the finished runs
     again = run(

@@ -24,7 +24,13 @@ import os.path as osp
 
 from gc_mmdet.cli import compare_seeds as S
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.results import compare_results, publish_file, write_results
+from gc_mmdet.cli.results import (
+    COMPARE_FILES,
+    OWNER_KEYS,
+    compare_results,
+    publish_file,
+    write_results,
+)
 from gc_mmdet.utils import UserError, check_output_files
 
 DEMO_BASELINE = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'
@@ -54,6 +60,10 @@ def main(argv=None) -> None:
         if not osp.isfile(cfg):
             raise UserError(f'config {cfg}: no such file')
     check_output_files(args.out, S.OUTPUT_FILES, 'summary.json', S.OWNER_KEYS)
+    if args.publish:
+        check_output_files(
+            args.publish, COMPARE_FILES, 'compare_demo.json', OWNER_KEYS, '--publish'
+        )
     runs = S.arms_runs(args.out, args.seeds)
     configs = {'baseline': args.baseline, 'gc': args.gc}
     S.train_arms(runs, configs, args.seeds, args.cfg_options)

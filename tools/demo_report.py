@@ -21,10 +21,10 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from gc_mmdet.cli.common import format_metrics, run_cli
-from gc_mmdet.cli.results import demo_results, publish_file, write_results
+from gc_mmdet.cli.results import DEMO_FILES, OWNER_KEYS, demo_results, publish_file, write_results
 from gc_mmdet.cli.run_logs import last_checkpoint, last_evaluation
 from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
-from gc_mmdet.utils import UserError
+from gc_mmdet.utils import UserError, check_output_files
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.publish:  # before anything is drawn: never over a file of the user's
+        check_output_files(args.publish, DEMO_FILES, 'demo.json', OWNER_KEYS, '--publish')
     ckpt = last_checkpoint(args.work_dir)
     if not ckpt or not osp.isfile(ckpt):
         raise UserError(

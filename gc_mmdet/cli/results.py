@@ -32,7 +32,16 @@ __all__ = [
     'write_results',
     'load_results',
     'publish_file',
+    'DEMO_FILES',
+    'COMPARE_FILES',
+    'OWNER_KEYS',
 ]
+
+#: what ``--publish DIR`` writes; the JSON file (with :data:`OWNER_KEYS`)
+#: marks the folder's earlier files as ours, so they may be replaced
+DEMO_FILES = ('demo.json', 'demo_ap_curve.png', 'demo_predictions.png')
+COMPARE_FILES = ('compare_demo.json', 'compare_ap_bands.png')
+OWNER_KEYS = ('kind', 'machine', 'commit')
 
 #: Where the committed results files live, relative to the repository root.
 RESULTS_DIR = osp.join('docs', 'results')

@@ -318,3 +318,31 @@ def test_compare_tools_refuse_to_overwrite_user_files(tmp_path):
     proc = run(tool_cmd('compare_seeds.py', '--seeds', '0', '1', '--out', str(out)))
     assert proc.returncode == 2 and 'would overwrite summary.md' in proc.stderr
     assert hash_tree(str(out)) == before
+
+
+@pytest.mark.parametrize(
+    'tool,args,mine',
+    [
+        (
+            'demo_report',
+            ['configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py', 'wd'],
+            'demo.json',
+        ),
+        ('compare_seeds', ['--seeds', '0', '1', '--out', '{tmp}/cmp'], 'compare_ap_bands.png'),
+    ],
+)
+def test_publish_refuses_a_folder_of_user_files(tmp_path, monkeypatch, tool, args, mine):
+    """--publish DIR never replaces a file it did not write: a folder with a
+    user's file of the same name stops the tool before anything is written."""
+    from gc_mmdet.utils import UserError
+    from helpers.synthetic import load_script
+
+    folder = tmp_path / 'results'
+    folder.mkdir()
+    (folder / mine).write_text('my own numbers')
+    before = hash_tree(str(folder))
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(UserError, match=rf'--publish {folder}: would overwrite {mine}'):
+        argv = [a.format(tmp=tmp_path) for a in args]
+        load_script(f'tools/{tool}.py').main([*argv, '--publish', str(folder)])
+    assert hash_tree(str(folder)) == before and not (tmp_path / 'cmp').exists()

@@ -18,19 +18,21 @@ from helpers.synthetic import assert_ok, data_root_overrides, run, tool_cmd
 pytestmark = pytest.mark.slow
 
 DEMO = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
-ITERATIONS = 400  # 2 epochs of 200 iterations of 4 images
-# Measured on this config at 400 iterations, seed 0: box AP 0.21 (see the
-# docs/demo.md); an untrained or broken model scores below 0.02.
-MIN_BOX_AP = 0.1
+ITERATIONS = 200  # 1 epoch of 200 iterations of 4 images, the warm-up cut to 50
+# Measured on this config, seed 0, at these 200 iterations: box AP 0.080, mask
+# AP 0.098 (the full demo reaches 0.19 at 400); an untrained or broken model
+# scores below 0.02.
+MIN_BOX_AP = 0.04
 
 
 def _reduced(data_root: str):
     return data_root_overrides(data_root) + [
-        'train_cfg.max_epochs=2',
-        'train_cfg.val_interval=2',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
         'randomness.seed=0',
-        'param_scheduler.1.milestones=[2]',
-        'param_scheduler.1.end=2',
+        'param_scheduler.0.end=50',
+        'param_scheduler.1.milestones=[1]',
+        'param_scheduler.1.end=1',
     ]
 
 

@@ -15,7 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..datasets.checks import check_datasets, use_guarded_loading
-from ..engine.optimizers.gc_constructor import check_gc_cfg
+from ..engine.optimizers import check_gc_cfg, check_gc_strategy
 from ..utils.checkpoints import find_resumable_checkpoint
 from ..utils.errors import UserError
 from ..utils.launch import leave_process_group, on_main_process, prepare_distributed
@@ -64,7 +64,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args: argparse.Namespace) -> Any:
     """Load ``args.config`` with ``--cfg-options`` and ``--work-dir``, and
-    validate gc_cfg now rather than when the optimizer is built."""
+    validate gc_cfg (and a FlexibleRunner's strategy) now rather than when
+    the optimizer is built."""
     if not osp.isfile(args.config):
         raise UserError(f'config {args.config}: no such file')
     if args.launcher == 'pytorch' and 'LOCAL_RANK' not in os.environ:
@@ -86,6 +87,8 @@ def load_config(args: argparse.Namespace) -> Any:
     if ow.get('constructor') == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
         try:
             check_gc_cfg(ow.get('gc_cfg'))
+            if cfg.get('runner_type', 'Runner') != 'Runner':
+                check_gc_strategy(cfg.get('strategy'))
         except (TypeError, ValueError) as e:
             raise UserError(str(e)) from e
     return cfg

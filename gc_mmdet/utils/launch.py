@@ -6,7 +6,9 @@ mmengine 0.10.7's ``pytorch``/``slurm`` launchers call
 its default DDP wrapper passes ``device_ids=[local_rank]``; both fail on a
 CPU-only machine. On such a machine :func:`prepare_distributed` creates a
 gloo process group itself (mmengine then skips its own ``init_dist``) and
-asks for a DDP wrapper without device ids. With CUDA nothing is changed.
+asks for a DDP wrapper without device ids (``model_wrapper_cfg`` for the
+Runner, ``strategy.model_wrapper`` for a ``FlexibleRunner``'s
+``DDPStrategy``). With CUDA nothing is changed.
 
 Every distributed layout also gets the same intra-op thread count
 (:func:`same_thread_count`): torchrun sets ``OMP_NUM_THREADS=1`` only when a
@@ -132,14 +134,26 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
 
         dist.init_process_group('gloo', init_method='env://', timeout=timedelta(seconds=timeout))
-    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    if cfg.get('runner_type', 'Runner') == 'Runner':
+        cfg.model_wrapper_cfg = _cpu_wrapper(cfg, cfg.get('model_wrapper_cfg'))
+    else:  # FlexibleRunner: its DDPStrategy (the default) wraps the model
+        strategy = dict(cfg.get('strategy') or dict(type='DDPStrategy'))
+        if strategy.get('type') == 'DDPStrategy':
+            strategy['model_wrapper'] = _cpu_wrapper(cfg, strategy.get('model_wrapper'))
+            cfg.strategy = strategy
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    return True
+
+
+def _cpu_wrapper(cfg: Any, wrapper: Any) -> dict:
+    """A DDP wrapper config for a CPU model: no device ids, the rest as
+    mmengine's defaults and the config's ``find_unused_parameters``."""
+    wrapper = dict(wrapper or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper.setdefault('broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    return True
+    return wrapper
 
 
 def leave_process_group() -> None:

@@ -343,3 +343,24 @@ def test_data_check_runs_on_rank_0_only(tmp_path):
     ]
     assert not any(f.endswith('.pth') for _, _, fs in os.walk(work_dir) for f in fs)
     assert hash_tree(data) == before
+
+
+def test_flexible_runner_ddp_strategy_equals_runner(one_node, synthetic_root, tmp_path):
+    """runner_type='FlexibleRunner' with mmengine's DDPStrategy on 2 gloo
+    ranks: on a CPU its model wrapper gets no device ids (mmengine passes
+    LOCAL_RANK's, which DDP refuses for a CPU model), and both ranks end
+    bit-identical to the Runner's DDP run, GC included."""
+    work_dir = str(tmp_path / 'flexible')
+    cmd = _train_cmd('dist_train.sh', 2, work_dir, synthetic_root) + [
+        'runner_type=FlexibleRunner',
+        'strategy.type=DDPStrategy',
+    ]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=_env(PORT='29551'), capture_output=True, text=True, timeout=600
+    )
+    assert_ok(proc)
+    after, reference = _after(work_dir), _after(one_node)
+    for rank in (0, 1):
+        _assert_same_weights(after[rank], reference[rank])
+    assert [i['world_size'] for i in _launch_info(work_dir)] == [2, 2]
+    shutil.rmtree(work_dir)

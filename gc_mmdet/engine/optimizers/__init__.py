@@ -3,5 +3,6 @@
 ``OPTIM_WRAPPER_CONSTRUCTORS``."""
 
 from .gc_constructor import GC_CFG_DEFAULTS, GCOptimWrapperConstructor, check_gc_cfg
+from .strategies import check_gc_strategy
 
-__all__ = ['GCOptimWrapperConstructor', 'GC_CFG_DEFAULTS', 'check_gc_cfg']
+__all__ = ['GCOptimWrapperConstructor', 'GC_CFG_DEFAULTS', 'check_gc_cfg', 'check_gc_strategy']

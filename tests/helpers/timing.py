@@ -14,8 +14,6 @@ import sys
 import time
 from collections import defaultdict
 
-from gc_mmdet.cli.results import machine
-
 _START = 'gc_mmdet_session_start'
 SLOWEST = 8
 
@@ -34,6 +32,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     reporter = session.config.pluginmanager.get_plugin('terminalreporter')
     if not path or reporter is None or session.config.option.collectonly:
         return
+    # here, not at import: a session without the variable imports no torch
+    from gc_mmdet.cli.results import machine
+
     counts = {k: len(reporter.stats.get(k, [])) for k in ('passed', 'failed', 'skipped', 'error')}
     per_test = defaultdict(float)  # setup (module fixtures: trained runs) + call + teardown
     for reports in reporter.stats.values():

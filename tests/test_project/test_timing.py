@@ -9,8 +9,12 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from gc_mmdet.cli.render_docs import _PHASES, suite_times
 from helpers.synthetic import ROOT
+
+pytestmark = pytest.mark.slow  # each test starts pytest sessions
 
 TESTS = """
 import time

@@ -8,47 +8,30 @@ import sys
 
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor, allow-lists checkpoint types)
 from gc_mmdet.compat.torch_load import mmengine_checkpoint_globals
 from helpers.torch_features import needs_checkpoint_allow_list
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader
 
 
-class ToyModel(BaseModel):
+class ToyModel(Regressor):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 4, 3)
         self.fc = nn.Linear(4, 1)
 
-    def forward(self, inputs, labels=None, mode='loss'):
-        x = torch.stack(inputs) if isinstance(inputs, (list, tuple)) else inputs
-        out = self.fc(self.conv(x).mean((2, 3))).squeeze(1)
-        if mode == 'loss':
-            return dict(loss=((out - labels) ** 2).mean())
-        return out
-
-
-def _dataset(n=8):
-    g = torch.Generator().manual_seed(0)
-    return [
-        dict(inputs=torch.randn(1, 6, 6, generator=g), labels=torch.randn((), generator=g))
-        for _ in range(n)
-    ]
+    def body(self, x):
+        return self.fc(self.conv(x).mean((2, 3))).squeeze(1)
 
 
 def _runner(work_dir, max_iters, resume=False):
     return Runner(
         model=ToyModel(),
         work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=_dataset(),
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-        ),
+        train_dataloader=toy_loader(toy_dataset(8, (1, 6, 6))),
         optim_wrapper=dict(
             constructor='GCOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.01, momentum=0.9),

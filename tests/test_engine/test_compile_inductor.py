@@ -9,19 +9,19 @@ import os
 
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet.engine.optimizers  # noqa: F401  (registers the constructor)
 from gc_mmdet.core import channel_mean, select_targets
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader
 
 pytestmark = pytest.mark.slow  # inductor compiles C++ kernels
 
 ITERS = 6
 
 
-class SmallNet(BaseModel):
+class SmallNet(Regressor):
     """conv, BN, transposed conv and linear: every layout GC handles."""
 
     def __init__(self):
@@ -31,21 +31,9 @@ class SmallNet(BaseModel):
         self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
         self.fc = nn.Linear(4, 2)
 
-    def forward(self, inputs, labels=None, mode='loss'):
-        x = torch.stack(inputs) if isinstance(inputs, (list, tuple)) else inputs
+    def body(self, x):
         x = self.up(torch.relu(self.bn(self.conv(x)))).mean((2, 3))
-        out = self.fc(torch.relu(x))
-        if mode == 'loss':
-            return dict(loss=((out - labels) ** 2).mean())
-        return out
-
-
-def _dataset(n=12):
-    g = torch.Generator().manual_seed(0)
-    return [
-        dict(inputs=torch.randn(3, 8, 8, generator=g), labels=torch.randn(2, generator=g))
-        for _ in range(n)
-    ]
+        return self.fc(torch.relu(x))
 
 
 def _train(work_dir, name, compile_cfg):
@@ -55,12 +43,7 @@ def _train(work_dir, name, compile_cfg):
     runner = Runner(
         model=model,
         work_dir=str(work_dir / name),
-        train_dataloader=dict(
-            dataset=_dataset(),
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-        ),
+        train_dataloader=toy_loader(toy_dataset(12, (3, 8, 8), (2,))),
         optim_wrapper=dict(
             constructor='GCOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-3),

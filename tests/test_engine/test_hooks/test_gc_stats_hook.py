@@ -13,7 +13,6 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
@@ -24,6 +23,7 @@ import gc_mmdet.engine.hooks
 from gc_mmdet.core import ChannelLayout, GCTarget
 from gc_mmdet.engine.hooks import GCStatsHook
 from gc_mmdet.engine.hooks.gc_stats_hook import default_layers
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader
 
 MAX_ITERS = 6
 INTERVAL = 2
@@ -31,7 +31,7 @@ LAYERS = ('conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight')
 KEYS = ('grad_norm_before', 'grad_norm_after', 'grad_max_before', 'grad_max_after')
 
 
-class ToyModel(BaseModel):
+class ToyModel(Regressor):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 4, 3)
@@ -39,13 +39,9 @@ class ToyModel(BaseModel):
         self.fc1 = nn.Linear(4, 8)
         self.fc2 = nn.Linear(8, 1)
 
-    def forward(self, inputs, labels=None, mode='loss'):
-        x = torch.stack(inputs) if isinstance(inputs, (list, tuple)) else inputs
+    def body(self, x):
         x = self.conv2(torch.relu(self.conv1(x))).mean((2, 3))
-        out = self.fc2(torch.relu(self.fc1(x))).squeeze(1)
-        if mode == 'loss':
-            return dict(loss=((out - labels) ** 2).mean())
-        return out
+        return self.fc2(torch.relu(self.fc1(x))).squeeze(1)
 
 
 class CaptureGrads(Hook):
@@ -75,14 +71,6 @@ class CaptureGrads(Hook):
             wrapper.optimizer.register_step_pre_hook(capture)
 
 
-def _dataset(n=12):
-    g = torch.Generator().manual_seed(0)
-    return [
-        dict(inputs=torch.randn(1, 6, 6, generator=g), labels=torch.randn((), generator=g))
-        for _ in range(n)
-    ]
-
-
 def _train(work_dir, name, gc=True, hooks=()):
     torch.manual_seed(0)  # the model is built here, before the Runner seeds
     optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
@@ -91,12 +79,7 @@ def _train(work_dir, name, gc=True, hooks=()):
     runner = Runner(
         model=ToyModel(),
         work_dir=str(work_dir / name),
-        train_dataloader=dict(
-            dataset=_dataset(),
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-        ),
+        train_dataloader=toy_loader(toy_dataset(12, (1, 6, 6))),
         optim_wrapper=optim_wrapper,
         train_cfg=dict(by_epoch=False, max_iters=MAX_ITERS),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),

@@ -39,6 +39,10 @@ from typing import Dict, List
 
 import numpy as np
 
+from gc_mmdet.cli.benchmark_tables import eval_backends_table
+from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.results import add_publish_arg, check_publish, publish_benchmark
+
 # the workload generator is a test fixture (tests/helpers/synthetic_detections.py)
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
 
@@ -129,20 +133,6 @@ def run(
     return results
 
 
-def table(results: dict) -> str:
-    rows = [
-        '| IoU type | pycocotools (s) | faster-coco-eval (s) | speed-up | max abs diff, 12 stats |',
-        '|---|---|---|---|---|',
-    ]
-    for r in results['rows']:
-        s = r['seconds']
-        rows.append(
-            f'| {r["iou_type"]} | {s["pycocotools"]:.2f} | {s["faster"]:.2f} | '
-            f'{r["speedup"]:.1f}x | {r["max_abs_diff"]:.1e} |'
-        )
-    return '\n'.join(rows)
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--images', type=int, default=2000)
@@ -164,7 +154,9 @@ def main(argv=None) -> dict:
     parser.add_argument('--repeats', type=int, default=1)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='write the results here')
+    add_publish_arg(parser, 'coco_eval_backends')
     args = parser.parse_args(argv)
+    check_publish(args.publish, 'coco_eval_backends')
 
     from importlib.metadata import version
 
@@ -196,12 +188,14 @@ def main(argv=None) -> dict:
         f'{results["data_seconds"]:.1f} s); loadRes + evaluate + accumulate + '
         f'summarize, median of {args.repeats}\n'
     )
-    print(table(results))
+    print(eval_backends_table(results))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=2)
+    if args.publish:
+        print(f'published: {publish_benchmark(args.publish, "coco_eval_backends", results)}')
     return results
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

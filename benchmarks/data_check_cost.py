@@ -35,6 +35,15 @@ import time
 
 import numpy as np
 
+from gc_mmdet.cli.benchmark_tables import data_check_table
+from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.results import (
+    add_publish_arg,
+    benchmark_results,
+    check_publish,
+    publish_benchmark,
+)
+
 COCO_IMAGES, COCO_ANNS = 118_287, 860_001
 
 
@@ -86,7 +95,7 @@ def write_standin(
     return path
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--images', type=int, default=20000)
     parser.add_argument('--anns-per-image', type=float, default=COCO_ANNS / COCO_IMAGES)
@@ -94,7 +103,9 @@ def main() -> None:
     parser.add_argument('--height', type=int, default=480)
     parser.add_argument('--workdir', help='keep the stand-in here (new or empty folder)')
     parser.add_argument('--json', help='write the figures here')
-    args = parser.parse_args()
+    add_publish_arg(parser, 'data_check_cost')
+    args = parser.parse_args(argv)
+    check_publish(args.publish, 'data_check_cost')
 
     from gc_mmdet.datasets.checks.coco_check import Findings, check_coco_contents
 
@@ -143,35 +154,22 @@ def main() -> None:
         COCO_ANNS / 1e5 * (per['json'] + per['annotations'])
         + COCO_IMAGES / 1e4 * per['images, cached']
     )
-    print(f'\n{args.images} images, {n_anns} annotations; {os.cpu_count()} CPUs\n')
-    print('| step | seconds | per |')
-    print('|---|---|---|')
-    print(f'| parse the JSON | {timings["json"]:.2f} | {per["json"]:.2f} s per 100k annotations |')
-    print(
-        f'| check the annotations | {timings["annotations"]:.2f} | '
-        f'{per["annotations"]:.2f} s per 100k annotations |'
+    figures = dict(
+        images=args.images,
+        annotations=n_anns,
+        seconds=timings,
+        per=per,
+        coco_first_s=coco_first,
+        coco_cached_s=coco_cached,
     )
-    for name in ('images, first run', 'images, cached'):
-        print(f'| check the {name} | {timings[name]:.2f} | {per[name]:.2f} s per 10k images |')
-    print(
-        f'\nCOCO train2017 ({COCO_IMAGES} images, {COCO_ANNS} annotations), estimated: '
-        f'{coco_first:.0f} s on a first run, {coco_cached:.0f} s with the cache'
-    )
+    print(data_check_table(benchmark_results('data_check_cost', figures)))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(
-                dict(
-                    images=args.images,
-                    annotations=n_anns,
-                    seconds=timings,
-                    per=per,
-                    coco_first_s=coco_first,
-                    coco_cached_s=coco_cached,
-                ),
-                f,
-                indent=2,
-            )
+            json.dump(figures, f, indent=2)
+    if args.publish:
+        print(f'published: {publish_benchmark(args.publish, "data_check_cost", figures)}')
+    return figures
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

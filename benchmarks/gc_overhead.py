@@ -30,6 +30,15 @@ from typing import Callable, Dict, List
 
 import torch
 
+from gc_mmdet.cli.benchmark_tables import gc_overhead_table
+from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.results import (
+    add_publish_arg,
+    benchmark_results,
+    check_publish,
+    publish_benchmark,
+)
+
 MODELS = {
     'r50': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     'x101': 'mmdet::mask_rcnn/mask-rcnn_x101-64x4d_fpn_1x_coco.py',
@@ -260,18 +269,16 @@ def main(argv=None) -> dict:
     )
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--json', help='write the results here')
+    add_publish_arg(parser, 'gc_overhead')
     args = parser.parse_args(argv)
+    check_publish(args.publish, 'gc_overhead')
     default_threads = torch.get_num_threads()
     device_name = (
         torch.cuda.get_device_name()
         if args.device == 'cuda'
         else f'CPU ({default_threads} threads available)'
     )
-    results = dict(device=device_name, torch=torch.__version__, runs=[])
-    rows = [
-        '| model | threads | GC pass / memory pass | step with GC / without | reference / ours |',
-        '|---|---|---|---|---|',
-    ]
+    results = dict(device=device_name, torch=torch.__version__, repeats=args.repeats, runs=[])
     for name in args.models:
         model, _ = build_model(name, args.device)
         for threads in args.threads:
@@ -281,28 +288,19 @@ def main(argv=None) -> dict:
             results['runs'].append(
                 dict(model=name, threads=threads or default_threads, gc_pass=gcp, step=step)
             )
-            rows.append(
-                f'| {name} | {threads or default_threads} | {_fmt(gcp["ratio"])} | '
-                f'{_fmt(step["with_over_without"])} | {_fmt(step["reference_over_ours"])} |'
-            )
         del model
     torch.set_num_threads(default_threads)
-    print(f'## GC overhead on {device_name}, torch {torch.__version__}\n')
-    print('median [interquartile range] of per-repetition ratios\n')
-    print('\n'.join(rows))
     if args.iters:
-        it = bench_iteration(args.iters, args.device)
-        results['iteration'] = it
-        print(
-            f'\nwhole training iteration, Mask R-CNN R50-FPN, 2 synthetic images, '
-            f'{default_threads} threads: without GC {it["plain_s"]:.3f} s, with GC '
-            f'{it["gc_s"]:.3f} s, ratio {_fmt(it["overhead"])}'
-        )
+        results['iteration'] = dict(bench_iteration(args.iters, args.device), iters=args.iters)
+    print(f'## GC overhead on {device_name}, torch {torch.__version__}\n')
+    print(gc_overhead_table(benchmark_results('gc_overhead', results)))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=2)
+    if args.publish:
+        print(f'published: {publish_benchmark(args.publish, "gc_overhead", results)}')
     return results
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -17,6 +17,7 @@ import re
 from typing import Callable, Dict, List, Mapping, Tuple
 
 from ..utils.errors import UserError
+from .benchmark_tables import data_check_table, eval_backends_table, gc_overhead_table, on_machine
 from .compare_seeds import summary_table
 from .results import RESULTS_DIR, load_results
 from .run_logs import TASK_LABELS
@@ -29,14 +30,6 @@ _BLOCK = re.compile(r'(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /r
 def _duration(seconds: float) -> str:
     minutes, sec = divmod(int(round(seconds)), 60)
     return f'{minutes} min {sec} s' if minutes else f'{sec} s'
-
-
-def _on_machine(res: Mapping) -> str:
-    m = res['machine']
-    return (
-        f'on one {m["cores"]}-core {m["cpu"]} machine (torch {m["torch"]}, '
-        f'{m["torch_threads"]} threads), commit {res["commit"]}, {res["date"]}'
-    )
 
 
 def _run_time(timing: Mapping) -> str:
@@ -58,7 +51,7 @@ def demo_table(res: Mapping) -> str:
             lines.append(f'| {task} | **{ap:.3f}** | {ap50:.3f} | {ap75:.3f} |')
     lines += [
         '',
-        f'Seed {res["seed"]}; {_run_time(res["timing"])}, {_on_machine(res)} '
+        f'Seed {res["seed"]}; {_run_time(res["timing"])}, {on_machine(res)} '
         f'([docs/results/demo.json](docs/results/demo.json)).',
     ]
     return '\n'.join(lines)
@@ -70,7 +63,7 @@ def demo_curve(res: Mapping) -> str:
     for task, points in res['curve'].items():
         at = ', '.join(f'{ap:.3f} ({it})' for it, ap in points)
         lines.append(f'- {TASK_LABELS[task]} (after iteration): {at}')
-    lines += ['', f'Run: seed {res["seed"]}; {_run_time(res["timing"])}, {_on_machine(res)}.']
+    lines += ['', f'Run: seed {res["seed"]}; {_run_time(res["timing"])}, {on_machine(res)}.']
     return '\n'.join(lines)
 
 
@@ -100,7 +93,7 @@ def compare_table(res: Mapping) -> str:
             '',
             f'GC is ahead of the baseline of the same seed in {" and ".join(ahead)} seeds. '
             f'{len(res["runs"]["gc"]) * len(res["runs"])} runs one after another{total}, '
-            f'{_on_machine(res)} '
+            f'{on_machine(res)} '
             '([docs/results/compare_demo.json](docs/results/compare_demo.json)).',
         ]
     )
@@ -144,6 +137,9 @@ BLOCKS: Dict[str, Tuple[str, Callable[[Mapping], str]]] = {
     'demo-curve': ('demo', demo_curve),
     'compare-table': ('compare_demo', compare_table),
     'test-times': ('test_times', suite_times),
+    'gc-overhead': ('gc_overhead', gc_overhead_table),
+    'data-check-cost': ('data_check_cost', data_check_table),
+    'eval-backends': ('coco_eval_backends', eval_backends_table),
 }
 
 
@@ -151,6 +147,9 @@ _WRITER = {
     'demo': 'make demo',
     'compare_demo': 'make compare',
     'test_times': 'GC_MMDET_TEST_TIMES=docs/results/test_times.json make test',
+    'gc_overhead': 'python benchmarks/gc_overhead.py --publish docs/results',
+    'data_check_cost': 'python benchmarks/data_check_cost.py --publish docs/results',
+    'coco_eval_backends': 'python benchmarks/coco_eval_backends.py --publish docs/results',
 }
 
 

@@ -17,10 +17,11 @@ import platform
 import shutil
 import subprocess
 from datetime import date
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import torch
 
+from ..utils.work_dir import check_output_files
 from .run_logs import ap_by_iteration, last_evaluation, run_timing
 
 __all__ = [
@@ -35,6 +36,10 @@ __all__ = [
     'DEMO_FILES',
     'COMPARE_FILES',
     'OWNER_KEYS',
+    'add_publish_arg',
+    'benchmark_results',
+    'check_publish',
+    'publish_benchmark',
 ]
 
 #: what ``--publish DIR`` writes; the JSON file (with :data:`OWNER_KEYS`)
@@ -114,6 +119,34 @@ def compare_results(summary: Mapping, runs: Mapping[str, Mapping[int, str]]) -> 
     :func:`~gc_mmdet.cli.compare_seeds.summarize` and every run's record."""
     records = {arm: {str(s): run_record(wd) for s, wd in by.items()} for arm, by in runs.items()}
     return dict(kind='compare', **summary, runs=records, **_provenance())
+
+
+def benchmark_results(name: str, figures: Mapping) -> Dict[str, Any]:
+    """What a benchmark's ``--publish`` writes: its figures, the machine,
+    the commit and the date."""
+    return dict(kind=name, **figures, **_provenance())
+
+
+def add_publish_arg(parser: Any, name: str) -> None:
+    """A benchmark's ``--publish DIR`` flag (it writes ``DIR/NAME.json``)."""
+    parser.add_argument(
+        '--publish',
+        metavar='DIR',
+        help=f'also write DIR/{name}.json with the machine and commit '
+        '(docs/results: the docs render it)',
+    )
+
+
+def check_publish(out_dir: Optional[str], name: str) -> None:
+    """Before a benchmark runs: ``--publish OUT_DIR`` may write
+    ``NAME.json`` there (never over a file the benchmark did not write)."""
+    if out_dir:
+        check_output_files(out_dir, [f'{name}.json'], f'{name}.json', OWNER_KEYS, '--publish')
+
+
+def publish_benchmark(out_dir: str, name: str, figures: Mapping) -> str:
+    """Write ``OUT_DIR/NAME.json`` (:func:`benchmark_results`); return its path."""
+    return write_results(out_dir, name, benchmark_results(name, figures))
 
 
 def write_results(out_dir: str, name: str, results: Mapping) -> str:

@@ -6,7 +6,10 @@ import os.path as osp
 import pytest
 import torch
 
+from gc_mmdet.cli.benchmark_tables import data_check_table
+from gc_mmdet.cli.results import check_publish, load_results, publish_benchmark
 from gc_mmdet.core import channel_mean
+from gc_mmdet.utils import UserError
 from helpers.models import AllKinds
 from helpers.synthetic import ROOT, load_script
 from helpers.torch_features import needs_cpu_fused, needs_cpu_grad_scaler
@@ -63,6 +66,8 @@ def test_data_check_benchmark_runs_and_its_standin_is_clean(tmp_path):
             str(tmp_path / 'standin'),
             '--json',
             str(out),
+            '--publish',
+            str(tmp_path / 'results'),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -76,6 +81,25 @@ def test_data_check_benchmark_runs_and_its_standin_is_clean(tmp_path):
     assert 0 < figures['coco_cached_s'] <= figures['coco_first_s']
     assert len(list((tmp_path / 'standin' / 'images').iterdir())) == 40
     assert 'COCO train2017' in proc.stdout
+    # --publish: the same figures with the machine and commit, as docs/benchmarks.md renders them
+    published = load_results(str(tmp_path / 'results'), 'data_check_cost')
+    assert published['kind'] == 'data_check_cost' and published['per'] == figures['per']
+    assert published['machine']['cores'] >= 1 and published['commit']
+    table = data_check_table(published)
+    assert f'| check the annotations | {figures["seconds"]["annotations"]:.2f} |' in table
+    assert table.splitlines()[-1] in proc.stdout  # what it printed is what the docs show
+
+
+def test_publish_never_replaces_a_file_it_did_not_write(tmp_path):
+    mine = tmp_path / 'gc_overhead.json'
+    mine.write_text('{"my": "numbers"}')
+    with pytest.raises(
+        UserError, match='would overwrite gc_overhead.json, which this tool did not'
+    ):
+        check_publish(str(tmp_path), 'gc_overhead')
+    assert mine.read_text() == '{"my": "numbers"}'
+    publish_benchmark(str(tmp_path / 'ours'), 'gc_overhead', dict(runs=[]))
+    check_publish(str(tmp_path / 'ours'), 'gc_overhead')  # its own earlier file: fine
 
 
 @needs_cpu_grad_scaler

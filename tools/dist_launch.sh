@@ -19,11 +19,10 @@ from torch.distributed.run import main
 try:
     main()
 except ChildFailedError as e:
-    codes = sorted({f.exitcode for f in e.failures.values()})
-    status = ", ".join(map(str, codes))
-    print(f"error: {len(e.failures)} process(es) of this launch failed (exit status "
-          f"{status}); their messages are above", file=sys.stderr)
-    sys.exit(codes[-1] if codes and codes[-1] > 0 else 1)
+    from gc_mmdet.utils.launch import launch_failure
+    line, status = launch_failure([f.exitcode for f in e.failures.values()])
+    print(line, file=sys.stderr)
+    sys.exit(status)
 ' \
     --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \

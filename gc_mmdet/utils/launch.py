@@ -25,9 +25,10 @@ folder in the user's working directory.
 """
 
 import os
+import signal
 import subprocess
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -36,6 +37,7 @@ from .errors import UserError
 
 __all__ = [
     'collect_over_network',
+    'launch_failure',
     'leave_process_group',
     'prepare_distributed',
     'same_thread_count',
@@ -179,6 +181,33 @@ def leave_process_group() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def launch_failure(exit_codes: Sequence[int]) -> Tuple[str, int]:
+    """The launcher's one line, and its exit status, for the exit codes of
+    the processes torchrun reports as failed.
+
+    When a process fails, torchrun stops the others with SIGTERM (exit code
+    -15); a process that was still leaving after its own error (e.g. rank 1
+    after the data check's shared verdict) is then reported beside it. Those
+    are named as stopped, not as failures of their own.
+
+    Example:
+        >>> line, status = launch_failure([2, -15])
+        >>> status, line.split('; ')[0]
+        (2, 'error: 1 process(es) of this launch failed (exit status 2), 1 more stopped by the launcher')
+    """
+    own = [c for c in exit_codes if c != -signal.SIGTERM]
+    stopped = len(exit_codes) - len(own) if own else 0
+    own = own or list(exit_codes)
+    codes = sorted(set(own))
+    line = (
+        f'error: {len(own)} process(es) of this launch failed (exit status '
+        f'{", ".join(map(str, codes))})'
+        + (f', {stopped} more stopped by the launcher' if stopped else '')
+        + '; their messages are above'
+    )
+    return line, codes[-1] if codes and codes[-1] > 0 else 1
 
 
 def on_main_process(fn: Callable[[], Any]) -> Any:

@@ -7,6 +7,7 @@ import torch.distributed as dist
 
 from gc_mmdet.cli.common import run_cli
 from gc_mmdet.utils import UserError
+from gc_mmdet.utils.launch import launch_failure
 
 
 @pytest.fixture
@@ -35,3 +36,21 @@ def test_a_tool_that_fails_alone_keeps_the_group(group, capsys):
         run_cli(fails)
     assert e.value.code == 2 and dist.is_initialized()
     assert capsys.readouterr().err == 'error: no such file\n'
+
+
+@pytest.mark.parametrize(
+    'codes, line, status',
+    [
+        ([2, 2], '2 process(es) of this launch failed (exit status 2)', 2),
+        # rank 0 left first: torchrun stopped rank 1, which was about to exit 2 itself
+        (
+            [2, -15],
+            '1 process(es) of this launch failed (exit status 2), 1 more stopped by the launcher',
+            2,
+        ),
+        ([-9, 1], '2 process(es) of this launch failed (exit status -9, 1)', 1),
+        ([-15], '1 process(es) of this launch failed (exit status -15)', 1),  # stopped from outside
+    ],
+)
+def test_the_launcher_line_names_who_failed_and_who_was_stopped(codes, line, status):
+    assert launch_failure(codes) == (f'error: {line}; their messages are above', status)

@@ -5,7 +5,7 @@ PYTEST_ARGS ?=
 # the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)
 OLDEST_ENV ?= .venv-oldest
 
-.PHONY: setup lint test test-fast oldest-stack deepspeed-extra test-oldest demo demo-r50 compare
+.PHONY: setup lint test test-fast oldest-stack deepspeed-extra mmpretrain-extra test-oldest demo demo-r50 compare
 
 DEMO_CONFIG := configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py
 
@@ -16,7 +16,7 @@ lint: setup       ## ruff: lint, import order and format of the whole tree (pypr
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: setup lint oldest-stack deepspeed-extra  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
+test: setup lint oldest-stack deepspeed-extra mmpretrain-extra  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -24,7 +24,10 @@ test-fast: setup  ## everything but the tests marked slow
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 deepspeed-extra: setup  ## deepspeed for its tests, in .venv-deepspeed-lib/ (not in the environment)
-	bash tools/setup/deepspeed_extra.sh
+	bash tools/setup/test_extra.sh deepspeed
+
+mmpretrain-extra: setup  ## mmpretrain for the ConvNeXt configs' tests, in .venv-mmpretrain-lib/ (not in the environment)
+	bash tools/setup/test_extra.sh mmpretrain
 
 oldest-stack:     ## a user's torch 2.1 / numpy 1.x environment, completed by GC_MMDET_ENV=... setup
 	bash tools/setup/oldest_stack.sh $(OLDEST_ENV)

@@ -11,6 +11,8 @@ training step on a synthetic batch of two 128 px images, and check that the
 loss is finite and every covered weight kept its output-channel means. A
 config that cannot be built or stepped on this machine is listed with its
 error, not left out. tests/test_tools/test_zoo_sweep.py asserts the same per config.
+The ConvNeXt configs import mmpretrain: run with it importable (`make
+mmpretrain-extra`, then PYTHONPATH=.venv-mmpretrain-lib).
 """
 
 import argparse
@@ -18,7 +20,7 @@ import re
 import warnings
 
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.gc_zoo_sweep import NOT_ASSERTED, ZOO, sweep_config, to_markdown
+from gc_mmdet.cli.gc_zoo_sweep import CONFIG_FIXES, NOT_ASSERTED, ZOO, sweep_config, to_markdown
 
 
 def main(argv=None) -> None:
@@ -53,12 +55,18 @@ def main(argv=None) -> None:
     header = (
         "# GC across mmdet 3.3's model zoo\n\nWritten by `python tools/gc_zoo_sweep.py` "
         '(what `tests/test_tools/test_zoo_sweep.py` asserts per config). Each config is built from '
-        'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor`, and '
+        'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor` (on top of '
+        'the constructor the config names, if any), and '
         'takes one training step on two synthetic 128 px images (256 px for the '
         'query-based ones); "channel means kept": '
         'every covered weight that moved kept the mean of each output channel '
         '(paper, Sec. 3.3) to float rounding.\n\n'
     )
+    if CONFIG_FIXES:
+        md += '\nChanged before the build (why):\n\n'
+        md += ''.join(
+            f'- `{name}`: `{opts}`: {why}\n' for name, (opts, why) in CONFIG_FIXES.items()
+        )
     with open(args.out, 'w') as f:
         f.write(header + md)
     print(md)

@@ -84,7 +84,14 @@ def load_config(args: argparse.Namespace) -> Any:
 
     check_work_dir(cfg.work_dir, args.config)
     ow = cfg.get('optim_wrapper') or {}
-    if ow.get('constructor') == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
+    constructor = ow.get('constructor')
+    if 'gc_cfg' in ow and constructor not in (None, 'GCOptimWrapperConstructor'):
+        raise UserError(
+            f'{args.config}: optim_wrapper has gc_cfg but constructor={constructor!r}, which '
+            "knows no gc_cfg: set constructor='GCOptimWrapperConstructor' and "
+            f'gc_cfg.base_constructor={constructor!r}'
+        )
+    if constructor == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
         try:
             check_gc_cfg(ow.get('gc_cfg'))
             if cfg.get('runner_type', 'Runner') != 'Runner':

@@ -55,7 +55,8 @@ def read_config(path: str) -> Any:
 
 def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Optional[dict]]:
     """Load a config; when its optimizer wrapper has no GC, add it the way
-    the README says (``location='update'`` for adaptive optimizers).
+    the README says (``location='update'`` for adaptive optimizers), on top
+    of the config's own constructor when it names one.
 
     Returns:
         tuple: the config, and the ``gc_cfg`` added (None when the config
@@ -68,13 +69,10 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
     ow = cfg.optim_wrapper
     if ow.get('constructor') == 'GCOptimWrapperConstructor':
         return cfg, None
-    if ow.get('constructor') is not None:
-        raise UserError(
-            f'{path}: optim_wrapper.constructor={ow.constructor!r}; '
-            'GC needs GCOptimWrapperConstructor'
-        )
     opt_type = str(ow.optimizer.get('type', ''))
     added = dict(location='update' if opt_type.split('.')[-1] in ADAPTIVE_OPTIMIZERS else 'grad')
+    if ow.get('constructor') is not None:  # GC on top of the config's own constructor
+        added['base_constructor'] = ow.constructor
     ow.constructor, ow.gc_cfg = 'GCOptimWrapperConstructor', added
     return cfg, added
 

@@ -22,7 +22,7 @@ Two locations, as in the reference implementation:
 
 import weakref
 from collections import OrderedDict, defaultdict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -351,6 +351,7 @@ def attach(
     location: str = 'grad',
     layout: str = 'paper',
     weight_decay_mode: str = 'auto',
+    exclude: Iterable[Tensor] = (),
 ) -> GCHandle:
     """Add Gradient Centralization to ``optimizer`` for ``model``'s weights.
 
@@ -372,9 +373,8 @@ def attach(
         weight_decay_mode: ``'auto'`` (know torch's optimizers), ``'coupled'``
             or ``'decoupled'``: how the optimizer applies ``weight_decay``;
             used with ``location='grad'`` only.
-
-    A parameter group with ``gc=False`` is left alone: that is where
-    mmengine's ``paramwise_cfg.custom_keys={'name': dict(gc=False)}`` puts it.
+        exclude: parameters to leave alone, as are those of a parameter group
+            with ``gc=False``.
 
     Returns:
         GCHandle: call ``.remove()`` to detach.
@@ -385,7 +385,7 @@ def attach(
         raise ValueError(
             f'weight_decay_mode must be one of {WEIGHT_DECAY_MODES}, got {weight_decay_mode!r}'
         )
-    params, exclude = [], []
+    params, exclude = [], list(exclude)
     for i, group in enumerate(optimizer.param_groups):
         flag = group.get('gc', True)
         if not isinstance(flag, bool):

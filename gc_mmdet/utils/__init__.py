@@ -3,13 +3,14 @@
 launch, RNG seeding, checkpoints, work dirs, pretrained weights."""
 
 from .checkpoints import checkpoint_problem, find_resumable_checkpoint, use_safe_checkpoints
-from .errors import SampleLoadError, UserError
+from .errors import ConfigKeyError, SampleLoadError, UserError
 from .launch import prepare_distributed
 from .pretrained import check_pretrained_available, find_pretrained, without_pretrained
 from .work_dir import check_output_files, check_work_dir
 
 __all__ = [
     'UserError',
+    'ConfigKeyError',
     'SampleLoadError',
     'prepare_distributed',
     'check_pretrained_available',

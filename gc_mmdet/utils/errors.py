@@ -7,6 +7,13 @@ class UserError(Exception):
     the tools print ``error: <message>`` and exit with status 2."""
 
 
+class ConfigKeyError(UserError, ValueError):
+    """A config key that the build cannot honour as written (a key no part
+    reads, a type that is not registered). Raised while the Runner builds,
+    before the first iteration; a ``ValueError`` for code that builds through
+    mmengine directly, one line for the tools."""
+
+
 class SampleLoadError(Exception):
     """A training sample that failed to load mid-run (a file removed or
     corrupted after the data check, a disk error). Its message is

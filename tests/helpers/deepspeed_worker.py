@@ -10,7 +10,7 @@ import sys
 import torch
 import torch.distributed as dist
 
-#: where tools/setup/deepspeed_extra.sh installs deepspeed (not into the
+#: where tools/setup/test_extra.sh installs deepspeed (not into the
 #: environment: mmengine would import it in every tool)
 DEEPSPEED_LIB = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),

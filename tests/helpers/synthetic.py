@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import textwrap
 from types import ModuleType
 from typing import List, Optional
 
@@ -80,3 +81,28 @@ def load_script(path: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def train_on_synthetic(root: str, model: str, with_mask: bool = False) -> str:
+    """Config lines that point an mmdet COCO config at the synthetic set
+    in ``root`` for a CPU-sized run (128 px, batch 2, one epoch, no
+    evaluation); ``model`` is the config's ``model = dict(...)`` override."""
+    root = root.rstrip('/') + '/'
+    masks = ', with_mask=True' if with_mask else ''
+    return textwrap.dedent(f"""
+        # the rest points it at the synthetic set for a CPU-sized run
+        metainfo = dict(classes=('circle', 'square', 'triangle', 'ellipse', 'star'))
+        model = {model}
+        pipeline = [dict(type='LoadImageFromFile'),
+                    dict(type='LoadAnnotations', with_bbox=True{masks}),
+                    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+                    dict(type='PackDetInputs')]
+        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+            dataset=dict(data_root={root!r}, metainfo=metainfo, pipeline=pipeline,
+                         ann_file='annotations/instances_train.json', data_prefix=dict(img='train/')))
+        train_cfg = dict(max_epochs=1, val_interval=2)
+        val_dataloader = val_cfg = val_evaluator = None
+        test_dataloader = test_cfg = test_evaluator = None
+        param_scheduler = []
+        default_hooks = dict(logger=dict(interval=1))
+        """)

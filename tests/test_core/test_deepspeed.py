@@ -5,7 +5,7 @@ effect (every channel mean kept, where the same run without GC drifts);
 stages 1 and 2, which step flattened partitions,
 stop at the first step with GC's one line instead of training without GC
 (tests/helpers/deepspeed_worker.py). Needs the DeepSpeed test extra
-(``make test`` installs it: tools/setup/deepspeed_extra.sh)."""
+(``make test`` installs it: tools/setup/test_extra.sh deepspeed)."""
 
 import os.path as osp
 
@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.slow,  # 2 processes per test
     pytest.mark.skipif(
         not osp.isfile(osp.join(DEEPSPEED_LIB, '.complete')),
-        reason='the DeepSpeed test extra is not installed: bash tools/setup/deepspeed_extra.sh',
+        reason='the DeepSpeed test extra is not installed: bash tools/setup/test_extra.sh deepspeed',
     ),
 ]
 

@@ -5,10 +5,12 @@ import copy
 import pytest
 import torch
 from mmengine.logging import MMLogger
-from mmengine.optim import build_optim_wrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict, build_optim_wrapper
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor)
+from gc_mmdet.utils.errors import ConfigKeyError
 from helpers.models import AllKinds, loss_of
 from helpers.reference import RefSGD, channel_means_loop, gc_kinds
 from helpers.torch_features import needs_cpu_grad_scaler
@@ -126,7 +128,7 @@ def test_custom_keys_opt_out_and_ddp_like_wrapper():
     }
     assert ow.gc_handle.selection.skipped['gc=False'] == ['up.weight']
     up_group = next(g for g in ow.param_groups if any(p is model.up.weight for p in g['params']))
-    assert up_group['lr'] == pytest.approx(0.025) and up_group['gc'] is False
+    assert up_group['lr'] == pytest.approx(0.025) and 'gc' not in up_group
 
 
 def test_summary_is_logged(tmp_path):
@@ -147,7 +149,8 @@ def test_summary_is_logged(tmp_path):
         (
             dict(layer='conv'),
             ValueError,
-            r"unknown key\(s\) \['layer'\]; allowed keys are \('layers', 'location', 'layout', 'weight_decay_mode'\)",
+            r"unknown key\(s\) \['layer'\]; allowed keys are \('layers', 'location', 'layout', "
+            r"'weight_decay_mode', 'base_constructor'\)",
         ),
         (
             dict(layers='fc'),
@@ -226,3 +229,194 @@ def test_grad_scaler_cpu_unscaled_and_inf_step_skipped():
         ref.step()
     for (n, p), q in zip(model.named_parameters(), ref_model.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=n)
+
+
+# ------------------------------------------------- GC on another constructor
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
+class DepthDecayConstructor:
+    """A constructor of the kind layer-decay ones are: one group per module,
+    lr decaying with depth, no weight decay on 1-D tensors, a group key of
+    its own; reads ``paramwise_cfg.rate`` and nothing else."""
+
+    def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+        self.cfg = dict(optim_wrapper_cfg)
+        self.paramwise_cfg = paramwise_cfg or {}
+
+    def __call__(self, model):
+        cfg = copy.deepcopy(self.cfg)
+        optimizer = cfg.pop('optimizer')
+        lr, rate = optimizer['lr'], self.paramwise_cfg.get('rate', 0.5)
+        groups = []
+        for depth, (name, module) in enumerate(model.named_children()):
+            for p in module.parameters():
+                wd = 0.0 if p.dim() == 1 else optimizer.get('weight_decay', 0.0)
+                groups.append(dict(params=[p], lr=lr * rate**depth, weight_decay=wd, layer=name))
+        optimizer['params'] = groups
+        return OptimWrapper(optimizer=OPTIMIZERS.build(optimizer), **cfg)
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
+class TwoOptimizersConstructor:
+    """Returns an OptimWrapperDict: SGD for the convolutions, AdamW for the rest."""
+
+    def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+        pass
+
+    def __call__(self, model):
+        convs = [p for n, p in model.named_parameters() if n.startswith(('conv.', 'grouped.'))]
+        ids = {id(p) for p in convs}
+        rest = [p for p in model.parameters() if id(p) not in ids]
+        return OptimWrapperDict(
+            convs=OptimWrapper(torch.optim.SGD(convs, lr=0.05, momentum=0.9)),
+            rest=OptimWrapper(torch.optim.SGD(rest, lr=0.05)),
+        )
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
+class NoOptimizerConstructor:
+    def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+        pass
+
+    def __call__(self, model):
+        return [torch.optim.SGD(model.parameters(), lr=0.1)]
+
+
+def _base_cfg(base, **kwargs):
+    return dict(gc_wrapper_cfg(**kwargs), constructor=base)
+
+
+def _with_gc(cfg, **gc_cfg):
+    cfg = copy.deepcopy(cfg)
+    cfg['gc_cfg'] = dict(gc_cfg, base_constructor=cfg.pop('constructor'))
+    cfg['constructor'] = 'GCOptimWrapperConstructor'
+    return cfg
+
+
+def _group_view(ow, model):
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [
+        {k: ([names[id(p)] for p in v] if k == 'params' else v) for k, v in g.items()}
+        for g in ow.optimizer.param_groups
+    ]
+
+
+def _centralized_step_keeps_means(model, ow):
+    before = {
+        n: channel_means_loop(model.get_parameter(n).detach(), *k)
+        for n, k in gc_kinds(model).items()
+    }
+    _train(model, ow, 2)
+    for name, (kind, groups) in gc_kinds(model).items():
+        assert channel_means_loop(model.get_parameter(name).detach(), kind, groups) == (
+            pytest.approx(before[name], abs=1e-10)
+        ), name
+
+
+def test_gc_on_another_constructor_keeps_its_groups():
+    model = AllKinds().double()
+    cfg = _base_cfg('DepthDecayConstructor', paramwise_cfg=dict(rate=0.8))
+    base = build_optim_wrapper(model, cfg)
+    gc = build_optim_wrapper(model, _with_gc(cfg))
+    assert _group_view(gc, model) == _group_view(base, model)
+    assert len({g['lr'] for g in gc.optimizer.param_groups}) == 9  # one lr per child module
+    assert len(gc.gc_handle.targets) == 7
+    _centralized_step_keeps_means(model, gc)
+
+
+def test_gc_opt_out_on_a_constructor_that_reads_no_custom_keys():
+    model = AllKinds()
+    cfg = _base_cfg('DepthDecayConstructor')
+    gc = build_optim_wrapper(
+        model, _with_gc(dict(cfg, paramwise_cfg=dict(custom_keys={'up': dict(gc=False)})))
+    )
+    assert _group_view(gc, model) == _group_view(build_optim_wrapper(model, cfg), model)
+    assert gc.gc_handle.selection.skipped['gc=False'] == [
+        'grouped.weight',
+        'up.weight',
+        'up_grouped.weight',
+    ]
+
+
+def test_gc_opt_out_leaves_the_default_groups_as_without_gc():
+    """A gc=False custom key used to become a custom key of mmengine's own,
+    which turned off bias_decay_mult and norm_decay_mult for what it matched."""
+    model = AllKinds()
+    paramwise = dict(bias_decay_mult=0.0, norm_decay_mult=0.0)
+    base = build_optim_wrapper(
+        model, _base_cfg('DefaultOptimWrapperConstructor', paramwise_cfg=paramwise)
+    )
+    opt_out = dict(paramwise, custom_keys={'up': dict(gc=False)})
+    gc = build_optim_wrapper(model, gc_wrapper_cfg(paramwise_cfg=opt_out))
+    assert _group_view(gc, model) == _group_view(base, model)
+
+
+def test_every_optimizer_of_an_optim_wrapper_dict_gets_gc():
+    model = AllKinds().double()
+    ow = build_optim_wrapper(model, _with_gc(_base_cfg('TwoOptimizersConstructor')))
+    assert isinstance(ow, OptimWrapperDict)
+    convs, rest = ow['convs'].gc_handle, ow['rest'].gc_handle
+    assert [t.name for t in convs.targets] == ['conv.weight', 'grouped.weight']
+    assert {t.name for t in rest.targets} == {
+        'dw.weight',
+        'up.weight',
+        'up_grouped.weight',
+        'conv1d.weight',
+        'fc.weight',
+    }
+    before = {
+        n: channel_means_loop(model.get_parameter(n).detach(), *k)
+        for n, k in gc_kinds(model).items()
+    }
+    for step in range(2):
+        loss_of(model, step).backward()
+        for wrapper in ow.values():
+            wrapper.step()
+            wrapper.zero_grad()
+    for name, (kind, groups) in gc_kinds(model).items():
+        got = channel_means_loop(model.get_parameter(name).detach(), kind, groups)
+        assert got == pytest.approx(before[name], abs=1e-10), name
+
+
+@pytest.mark.parametrize(
+    'cfg,match',
+    [
+        (
+            gc_wrapper_cfg(paramwise_cfg=dict(decay_rate=0.9, num_layers=6)),
+            r'paramwise_cfg.decay_rate \(read by LearningRateDecayOptimizerConstructor\), '
+            r'paramwise_cfg.num_layers \(read by LearningRateDecayOptimizerConstructor\) is not '
+            r'read by DefaultOptimWrapperConstructor, the constructor in use',
+        ),
+        (
+            _with_gc(_base_cfg('DepthDecayConstructor', paramwise_cfg=dict(bias_decay_mult=0.0))),
+            r'paramwise_cfg.bias_decay_mult \(read by DefaultOptimWrapperConstructor.*\) is not '
+            r'read by DepthDecayConstructor',
+        ),
+        (
+            _with_gc(
+                _base_cfg(
+                    'DepthDecayConstructor',
+                    paramwise_cfg=dict(custom_keys={'up': dict(gc=False, lr_mult=0.1)}),
+                )
+            ),
+            r'paramwise_cfg.custom_keys .* is not read by DepthDecayConstructor',
+        ),
+        (
+            gc_wrapper_cfg(gc_cfg=dict(base_constructor='NoSuchConstructor')),
+            r"base_constructor='NoSuchConstructor' is not a registered optimizer wrapper "
+            r'constructor: import the package that registers it',
+        ),
+        (
+            gc_wrapper_cfg(gc_cfg=dict(base_constructor='GCOptimWrapperConstructor')),
+            r'base_constructor names GCOptimWrapperConstructor itself',
+        ),
+        (
+            _with_gc(_base_cfg('NoOptimizerConstructor')),
+            r'NoOptimizerConstructor returned list, which holds no torch optimizer',
+        ),
+    ],
+    ids=['default-ignores', 'custom-ignores', 'custom-keys-ignored', 'unknown', 'itself', 'list'],
+)
+def test_what_would_change_training_silently_stops_the_build(cfg, match):
+    with pytest.raises(ConfigKeyError, match=match) as error:
+        build_optim_wrapper(AllKinds(), cfg)
+    assert '\n' not in str(error.value)

@@ -66,6 +66,8 @@ PARAMWISE = [
     dict(bypass_duplicate=True),
     dict(bias_lr_mult=2, bypass_duplicate=True),
 ]
+#: the config a GC config stands for: without the gc flags of custom_keys
+WITHOUT_GC = {id(PARAMWISE[3]): dict(custom_keys={'conv1': dict(lr_mult=0.5)})}
 WRAPPERS = [dict(), dict(clip_grad=dict(max_norm=1.0)), dict(accumulative_counts=2)]
 
 
@@ -89,8 +91,10 @@ def _groups(ow, model):
 @pytest.mark.parametrize('paramwise', PARAMWISE)
 @pytest.mark.parametrize('optim_wrapper', WRAPPERS)
 def test_same_optimizer_wrapper_as_default(paramwise, optim_wrapper):
+    """The same as the default constructor on the config without GC's keys
+    (the gc flags of custom_keys)."""
     model = ExampleModel()
-    default = _build(None, optim_wrapper, paramwise, model)
+    default = _build(None, optim_wrapper, WITHOUT_GC.get(id(paramwise), paramwise), model)
     gc = _build('GCOptimWrapperConstructor', optim_wrapper, paramwise, model)
     assert type(gc) is type(default) is OptimWrapper
     assert type(gc.optimizer) is type(default.optimizer)

@@ -10,7 +10,7 @@ import textwrap
 import mmdet
 import pytest
 
-from helpers.synthetic import assert_ok, run
+from helpers.synthetic import assert_ok, run, train_on_synthetic
 
 pytestmark = pytest.mark.slow
 
@@ -21,33 +21,16 @@ def test_mmdet_train_tool_runs_gc(synthetic_root, tmp_path):
     from gc_mmdet.datasets import ensure_synthetic_coco
 
     ensure_synthetic_coco(synthetic_root, num_train=8, num_val=4, size=128)
-    root = synthetic_root.rstrip('/') + '/'
     cfg = tmp_path / 'retinanet_gc_mine.py'
     cfg.write_text(
-        textwrap.dedent(f"""
+        textwrap.dedent("""
         _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
         custom_imports = dict(imports=['gc_mmdet'], allow_failed_imports=False)
         optim_wrapper = dict(constructor='GCOptimWrapperConstructor', gc_cfg=dict(layers='conv_fc'))
-
-        # the rest points it at the synthetic set for a CPU-sized run
-        metainfo = dict(classes=('circle', 'square', 'triangle', 'ellipse', 'star'))
-        model = dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes=5))
-        pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-                    dict(type='Resize', scale=(128, 128), keep_ratio=True),
-                    dict(type='PackDetInputs')]
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-            dataset=dict(data_root={root!r}, metainfo=metainfo, pipeline=pipeline,
-                         ann_file='annotations/instances_train.json', data_prefix=dict(img='train/')))
-        train_cfg = dict(max_epochs=1, val_interval=2)
-        val_dataloader = None
-        val_cfg = None
-        val_evaluator = None
-        test_dataloader = None
-        test_cfg = None
-        test_evaluator = None
-        param_scheduler = []
-        default_hooks = dict(logger=dict(interval=1))
-    """)
+        """)
+        + train_on_synthetic(
+            synthetic_root, 'dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes=5))'
+        )
     )
     work_dir = str(tmp_path / 'work')
     proc = run([sys.executable, MMDET_TRAIN, str(cfg), '--work-dir', work_dir], timeout=600)

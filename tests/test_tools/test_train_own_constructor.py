@@ -10,7 +10,15 @@ import re
 import pytest
 
 from helpers.mmpretrain_lib import MMPRETRAIN_LIB, needs_mmpretrain
-from helpers.synthetic import ROOT, assert_ok, run, tool_cmd, train_on_synthetic
+from helpers.synthetic import (
+    GC_CONFIG,
+    ROOT,
+    assert_ok,
+    run,
+    tiny_overrides,
+    tool_cmd,
+    train_on_synthetic,
+)
 
 pytestmark = [pytest.mark.slow, needs_mmpretrain]
 
@@ -54,3 +62,34 @@ def test_the_docs_convnext_config_trains_with_layer_decay_and_gc(
     assert len(lrs) == 8, lrs  # the layer-wise decay of the config's own constructor
     scalars = [json.loads(line) for line in open(next(work_dir.glob('*/vis_data/scalars.json')))]
     assert scalars and all(s['loss'] == s['loss'] for s in scalars if 'loss' in s)
+
+
+@pytest.mark.parametrize(
+    'options,line',
+    [
+        (
+            ['optim_wrapper.paramwise_cfg.decay_rate=0.9'],
+            'error: optim_wrapper: paramwise_cfg.decay_rate (read by '
+            'LearningRateDecayOptimizerConstructor) is not read by DefaultOptimWrapperConstructor',
+        ),
+        (
+            ['optim_wrapper.constructor=LearningRateDecayOptimizerConstructor'],
+            "optim_wrapper has gc_cfg but constructor='LearningRateDecayOptimizerConstructor'",
+        ),
+    ],
+    ids=['unread-key', 'gc_cfg-under-another-constructor'],
+)
+def test_train_tool_refuses_in_one_line_before_training(synthetic_root, tmp_path, options, line):
+    work_dir = tmp_path / 'work'
+    proc = run(
+        tool_cmd(
+            'train.py',
+            GC_CONFIG,
+            '--work-dir',
+            str(work_dir),
+            cfg_options=tiny_overrides(synthetic_root, epochs=1) + options,
+        )
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr and line in proc.stderr.strip().splitlines()[-1]
+    assert not list(work_dir.glob('*.pth'))

@@ -2,15 +2,18 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """GC against its baseline over several training seeds (`make compare`).
 
-    python tools/compare_seeds.py [--seeds 0 1 2] [--out work_dirs/compare_demo] \
+    python tools/compare_seeds.py [--seeds 0 1 2 3 4] [--out work_dirs/compare_demo] \
         [--baseline CONFIG] [--gc CONFIG] [--publish docs/results] [--cfg-options ...]
 
 Trains the baseline and the GC config (default: the demo pair) once per seed
 (`randomness.seed`; the data set is the same for all) through
 tools/train.py, one run after another into OUT/{baseline,gc}_seed{S}/ (a
 finished run is kept and not trained again), then writes OUT/summary.md and
-OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, Welch's
-test of the difference) and OUT/ap_bands.png (AP against iteration, mean ±
+OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, the
+paired t-test of the per-seed differences with their 95 % confidence interval;
+with --bootstrap N, every run's detections on the validation set (tools/test.py,
+kept in each run's val_dets/) and the spread N resamples of the validation
+images give one run's AP, one seed's difference and the mean difference) and OUT/ap_bands.png (AP against iteration, mean ±
 std band per arm), and prints the table and a one-line verdict. With
 --publish DIR it also writes DIR/compare_demo.json (the summary, every run's
 AP curve and timing, the machine, the commit) and DIR/compare_ap_bands.png,
@@ -22,11 +25,15 @@ import json
 import os
 import os.path as osp
 
+from mmengine.config import Config, DictAction
+
 from gc_mmdet.cli import compare_seeds as S
 from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.eval_bootstrap import bootstrap_ap, bootstrap_bands
 from gc_mmdet.cli.results import (
     COMPARE_FILES,
     OWNER_KEYS,
+    check_committed,
     compare_results,
     publish_file,
     write_results,
@@ -39,7 +46,7 @@ DEMO_GC = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='GC vs baseline over several seeds')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     parser.add_argument('--out', default='work_dirs/compare_demo')
     parser.add_argument('--baseline', default=DEMO_BASELINE, help='baseline config')
     parser.add_argument('--gc', default=DEMO_GC, help='GC config')
@@ -47,9 +54,38 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--publish', metavar='DIR', help='also write DIR/compare_demo.json and the band plot'
     )
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[], help='passed to every tools/train.py run'
+        '--bootstrap',
+        type=int,
+        default=200,
+        metavar='N',
+        help='resamples of the validation images for the evaluation-noise band (0: none)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='passed to every tools/train.py and tools/test.py run',
     )
     return parser.parse_args(argv)
+
+
+def evaluation_noise(runs, configs, args) -> dict:
+    """Every run's detections on the validation set, then the bootstrap of
+    their box and mask AP over resampled validation images."""
+    dets = S.predict_runs(runs, configs, args.cfg_options)
+    cfg = Config.fromfile(args.gc)
+    if args.cfg_options:  # as tools/train.py and tools/test.py read them
+        options = argparse.ArgumentParser()
+        options.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(options.parse_args(['--cfg-options', *args.cfg_options]).cfg_options)
+    with open(cfg.test_evaluator.ann_file) as f:
+        gt = json.load(f)
+    tasks = sorted({t for by in dets.values() for t in by})
+    print(
+        f'[compare] bootstrap: {args.bootstrap} resamples of {len(gt["images"])} images', flush=True
+    )
+    samples = bootstrap_ap(gt, dets, tasks, n_boot=args.bootstrap)
+    return bootstrap_bands(samples, len(gt['images']))
 
 
 def main(argv=None) -> None:
@@ -61,6 +97,7 @@ def main(argv=None) -> None:
             raise UserError(f'config {cfg}: no such file')
     check_output_files(args.out, S.OUTPUT_FILES, 'summary.json', S.OWNER_KEYS)
     if args.publish:
+        check_committed(args.publish)  # before hours of training, not after
         check_output_files(
             args.publish, COMPARE_FILES, 'compare_demo.json', OWNER_KEYS, '--publish'
         )
@@ -70,6 +107,8 @@ def main(argv=None) -> None:
 
     summary = S.summarize(runs)
     summary.update(seeds=args.seeds, configs=configs)
+    if args.bootstrap:
+        summary['bootstrap'] = evaluation_noise(runs, configs, args)
     md = S.to_markdown(
         summary, f'GC vs baseline, {len(args.seeds)} seeds ({osp.basename(args.gc)})'
     )

@@ -3,25 +3,40 @@
 """What a finished demo run learned: its AP table and two pictures.
 
     python tools/demo_report.py CONFIG WORK_DIR [--num-images 4] [--publish docs/results] \
-        [--cfg-options ...]
+        [--band docs/results/compare_demo.json] [--check-publish] [--cfg-options ...]
 
-Prints the last evaluation's COCO AP table (box and mask) and writes
+Prints the last evaluation's COCO AP table (box and mask), whether it lies in
+the GC arm's band over seeds of the published comparison (--band), and writes
 WORK_DIR/ap_curve.png (AP over training iterations) and
 WORK_DIR/predictions.png (val images: ground truth left, the trained
 detector's masks, boxes and scores right), then prints their paths. With
 --publish DIR it also writes DIR/demo.json (metrics, AP curve, timing,
 machine, commit) and copies the two pictures there as demo_ap_curve.png and
 demo_predictions.png; tools/render_docs.py renders README's and docs' demo
-figures from them. `make demo` runs it after training, with --publish docs/results.
+figures from them; into the checkout only from a working tree without
+uncommitted changes to tracked files (--check-publish checks just that, as
+`make demo` does before training). `make demo` runs it after training, with
+--publish docs/results.
 """
 
 import argparse
+import json
 import os.path as osp
 
 from mmengine.config import Config, DictAction
 
 from gc_mmdet.cli.common import format_metrics, run_cli
-from gc_mmdet.cli.results import DEMO_FILES, OWNER_KEYS, demo_results, publish_file, write_results
+from gc_mmdet.cli.compare_seeds import band_line
+from gc_mmdet.cli.results import (
+    DEMO_FILES,
+    OWNER_KEYS,
+    RESULTS_DIR,
+    check_committed,
+    demo_results,
+    machine,
+    publish_file,
+    write_results,
+)
 from gc_mmdet.cli.run_logs import last_checkpoint, last_evaluation
 from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
 from gc_mmdet.utils import UserError, check_output_files
@@ -41,6 +56,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--publish', metavar='DIR', help='also write DIR/demo.json and the two pictures'
     )
     parser.add_argument(
+        '--band',
+        default=osp.join(RESULTS_DIR, 'compare_demo.json'),
+        help="a published comparison: say whether this run lies in its GC arm's band over seeds",
+    )
+    parser.add_argument(
+        '--check-publish',
+        action='store_true',
+        help='only check that --publish may write (make demo, before training), then exit',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -52,14 +77,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.publish:  # before anything is drawn: never over a file of the user's
+        check_committed(args.publish)
         check_output_files(args.publish, DEMO_FILES, 'demo.json', OWNER_KEYS, '--publish')
+    if args.check_publish:
+        return
     ckpt = last_checkpoint(args.work_dir)
     if not ckpt or not osp.isfile(ckpt):
         raise UserError(
             f'{args.work_dir}: no finished run (checkpoint and evaluation) '
             'to report; train first, e.g. make demo'
         )
-    print(format_metrics(last_evaluation(args.work_dir)))
+    final = last_evaluation(args.work_dir)
+    print(format_metrics(final))
+    if osp.isfile(args.band):
+        with open(args.band) as f:
+            print(band_line(final, json.load(f), args.band, machine()))
     curve = plot_ap_curve(args.work_dir, osp.join(args.work_dir, 'ap_curve.png'))
     preds = draw_predictions(
         args.config,

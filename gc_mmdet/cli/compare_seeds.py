@@ -1,8 +1,10 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """GC against its baseline over several training seeds: mean ± std per arm,
-a test of whether the difference exceeds seed-to-seed noise, and AP curves
-with a band per arm."""
+GC minus baseline with its confidence interval by the test the design calls
+for (paired over common seeds, Welch's otherwise; scipy.stats), and AP
+curves with a band per arm."""
 
+import json
 import math
 import os.path as osp
 import subprocess
@@ -10,14 +12,22 @@ import sys
 import time
 from typing import Dict, List, Mapping, Sequence
 
+import numpy as np
+from scipy import stats
+
 from ..utils.errors import UserError
-from .run_logs import TASK_LABELS, ap_by_iteration, last_evaluation
+from .run_logs import TASK_LABELS, ap_by_iteration, last_checkpoint, last_evaluation
 from .visualize import pyplot
 
 __all__ = [
     'final_ap',
     'summarize',
+    'arm_tests',
+    'paired_test',
+    'welch_test',
     'verdict',
+    'seed_band',
+    'band_line',
     'verdict_line',
     'summary_table',
     'to_markdown',
@@ -27,6 +37,8 @@ __all__ = [
     'run_dir',
     'arms_runs',
     'train_arms',
+    'predict_runs',
+    'bootstrap_line',
 ]
 
 #: What tools/compare_seeds.py writes into its --out folder (beside the runs);
@@ -34,53 +46,10 @@ __all__ = [
 OUTPUT_FILES = ('summary.md', 'summary.json', 'ap_bands.png')
 OWNER_KEYS = ('arms', 'tests')
 
-# two-sided 95 % quantiles of Student's t, by degrees of freedom (1..30)
-_T975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
-
-def _t975(df: float) -> float:
-    """Student's t quantile for ``floor(df)`` degrees of freedom (rounding
-    down is conservative); 1.96 beyond 30."""
-    k = int(math.floor(df))
-    return _T975[max(k, 1) - 1] if k <= 30 else 1.96
-
 
 def _mean_std(xs: Sequence[float]):
-    n = len(xs)
-    mean = sum(xs) / n
-    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
-    return mean, std
+    arr = np.asarray(xs, dtype=float)
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
 
 
 def final_ap(work_dir: str) -> Dict[str, float]:
@@ -89,34 +58,93 @@ def final_ap(work_dir: str) -> Dict[str, float]:
     return {t: last[f'coco/{t}_mAP'] for t in TASK_LABELS if f'coco/{t}_mAP' in last}
 
 
-def verdict(a: Sequence[float], b: Sequence[float]) -> dict:
-    """Welch's t-test of ``mean(b) - mean(a)`` (unequal variances, no
-    pairing assumed) at the two-sided 5 % level."""
-    (ma, sa), (mb, sb) = _mean_std(a), _mean_std(b)
-    va, vb = sa**2 / len(a), sb**2 / len(b)
-    se = math.sqrt(va + vb)
-    delta = mb - ma
-    if se == 0:
-        return dict(
-            delta=delta,
-            se=0.0,
-            t=math.inf if delta else 0.0,
-            df=None,
-            t_crit=None,
-            significant=delta != 0,
-        )
-    # Welch-Satterthwaite degrees of freedom
-    den = sum(v**2 / (n - 1) for v, n in ((va, len(a)), (vb, len(b))) if n > 1)
-    df = (va + vb) ** 2 / den if den else math.inf
-    t_crit = _t975(df)
+def _ci(delta: float, se: float, df: float, level: float) -> List[float]:
+    """``delta ± t_q * se``, ``t_q`` Student's two-sided ``level`` quantile."""
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se if se else 0.0
+    return [delta - half, delta + half]
+
+
+def paired_test(
+    baseline: Mapping[int, float], gc: Mapping[int, float], level: float = 0.95
+) -> dict:
+    """GC minus baseline over the seeds both arms ran: each seed's runs share
+    their initial weights, data order and augmentation, so the test is on the
+    per-seed differences (Student's paired t-test, ``scipy.stats.ttest_rel``).
+
+    Returns:
+        dict: ``test`` ('paired t'), ``seeds``, ``diffs``, ``delta`` (their
+        mean), ``ci`` (its two-sided ``level`` confidence interval), ``t``,
+        ``df``, ``p``, ``wins`` (seeds where GC is ahead), ``n`` and
+        ``significant`` (``p < 1 - level``).
+    """
+    seeds = sorted(s for s in gc if s in baseline)
+    if len(seeds) < 2:
+        raise ValueError(f'a paired test needs 2 or more common seeds, got {seeds}')
+    b = np.array([baseline[s] for s in seeds], dtype=float)
+    g = np.array([gc[s] for s in seeds], dtype=float)
+    diffs = g - b
+    n = len(seeds)
+    sem = float(diffs.std(ddof=1)) / np.sqrt(n)
+    if sem == 0:
+        t, p = (math.inf if diffs.mean() else 0.0), (0.0 if diffs.mean() else 1.0)
+    else:
+        res = stats.ttest_rel(g, b)
+        t, p = float(res.statistic), float(res.pvalue)
     return dict(
-        delta=delta, se=se, t=delta / se, df=df, t_crit=t_crit, significant=abs(delta / se) > t_crit
+        test='paired t',
+        seeds=seeds,
+        diffs=diffs.tolist(),
+        delta=float(diffs.mean()),
+        ci=_ci(float(diffs.mean()), sem, n - 1, level),
+        t=t,
+        df=n - 1,
+        p=p,
+        wins=int((diffs > 0).sum()),
+        n=n,
+        level=level,
+        significant=bool(p < 1 - level),
     )
+
+
+def welch_test(baseline: Sequence[float], gc: Sequence[float], level: float = 0.95) -> dict:
+    """``mean(gc) - mean(baseline)`` for arms trained with different seeds:
+    Welch's unequal-variance t-test (``scipy.stats.ttest_ind(...,
+    equal_var=False)``), its Welch-Satterthwaite degrees of freedom and the
+    confidence interval of the difference at those degrees of freedom."""
+    b, g = np.asarray(baseline, dtype=float), np.asarray(gc, dtype=float)
+    vb, vg = b.var(ddof=1) / len(b), g.var(ddof=1) / len(g)
+    se = float(np.sqrt(vb + vg))
+    delta = float(g.mean() - b.mean())
+    if se == 0:
+        t, p, df = (math.inf if delta else 0.0), (0.0 if delta else 1.0), math.inf
+    else:
+        res = stats.ttest_ind(g, b, equal_var=False)
+        t, p = float(res.statistic), float(res.pvalue)
+        df = float((vb + vg) ** 2 / (vb**2 / (len(b) - 1) + vg**2 / (len(g) - 1)))
+    return dict(
+        test='Welch t',
+        delta=delta,
+        ci=_ci(delta, se, df, level),
+        t=t,
+        df=df,
+        p=p,
+        n=[len(b), len(g)],
+        level=level,
+        significant=bool(p < 1 - level),
+    )
+
+
+def verdict(baseline: Mapping[int, float], gc: Mapping[int, float], level: float = 0.95) -> dict:
+    """The test the design calls for: paired when both arms ran the same
+    seeds, Welch's otherwise."""
+    if set(baseline) == set(gc) and len(gc) >= 2:
+        return paired_test(baseline, gc, level)
+    return welch_test(list(baseline.values()), list(gc.values()), level)
 
 
 def summarize(runs: Mapping[str, Mapping[int, str]]) -> dict:
     """Per arm and seed, the final box / mask AP of each run; per arm their
-    mean and std; GC minus baseline with Welch's test.
+    mean and std; GC minus baseline by :func:`arm_tests`.
 
     Args:
         runs: ``{arm: {seed: work_dir}}`` with arms ``'baseline'`` and
@@ -132,24 +160,41 @@ def summarize(runs: Mapping[str, Mapping[int, str]]) -> dict:
                 mean, std = _mean_std(vals)
                 stats[task] = dict(mean=mean, std=std, n=len(vals))
         arms[arm] = dict(per_seed=per_seed, stats=stats)
+    return dict(arms=arms, tests=arm_tests(arms))
+
+
+def arm_tests(arms: Mapping) -> Dict[str, dict]:
+    """GC minus baseline per task (:func:`verdict`) from each arm's
+    ``per_seed`` AP, as :func:`summarize` stores them (also read back from a
+    results file, whose seeds are strings)."""
     tests = {}
     for task in TASK_LABELS:
-        if all(task in arms[a]['stats'] for a in ('baseline', 'gc')):
-            tests[task] = verdict(
-                [v[task] for v in arms['baseline']['per_seed'].values()],
-                [v[task] for v in arms['gc']['per_seed'].values()],
-            )
-    return dict(arms=arms, tests=tests)
+        by_arm = [
+            {int(s): v[task] for s, v in arms[a]['per_seed'].items() if task in v}
+            for a in ('baseline', 'gc')
+        ]
+        if all(by_arm):
+            tests[task] = verdict(*by_arm)
+    return tests
 
 
 def verdict_line(summary: dict) -> str:
-    """One line: whether GC's difference exceeds seed-to-seed noise."""
+    """One line per task: GC minus baseline with its confidence interval,
+    the test that gave it, and whether it exceeds seed-to-seed noise."""
     parts = []
     for task, t in summary['tests'].items():
         word = 'exceeds' if t['significant'] else 'does not exceed'
+        lo, hi = t['ci']
+        if t['test'] == 'paired t':
+            how = (
+                f'paired t-test over {t["n"]} seeds: t = {t["t"]:.2f}, p = {t["p"]:.3f}; '
+                f'GC ahead on {t["wins"]} of {t["n"]}'
+            )
+        else:
+            how = f'Welch t-test: t = {t["t"]:.2f}, df = {t["df"]:.1f}, p = {t["p"]:.3f}'
         parts.append(
-            f'{TASK_LABELS[task]} {t["delta"]:+.3f} {word} seed-to-seed noise '
-            f'(Welch t = {t["t"]:.2f}, 95 % threshold {t["t_crit"] or 0:.2f})'
+            f'{TASK_LABELS[task]} {t["delta"]:+.3f} (95 % CI {lo:+.3f} to {hi:+.3f}; {how}) '
+            f'{word} seed-to-seed noise'
         )
     return 'Verdict, GC minus baseline: ' + '; '.join(parts) + '.'
 
@@ -174,7 +219,10 @@ def summary_table(summary: dict) -> str:
             for s in seeds
         ]
         lines.append(f'| {name} (n={len(ps)}) | ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines + ['', verdict_line(summary)])
+    lines += ['', verdict_line(summary)]
+    if summary.get('bootstrap'):
+        lines += ['', bootstrap_line(summary['bootstrap'])]
+    return '\n'.join(lines)
 
 
 def to_markdown(summary: dict, title: str) -> str:
@@ -235,6 +283,71 @@ def _finished(work_dir: str) -> bool:
     return osp.isfile(osp.join(work_dir, 'metrics.json'))
 
 
+def _tool(name: str) -> str:
+    """A script of the repository's tools/ (compare_seeds drives them)."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    return osp.join(root, 'tools', name)
+
+
+def _run_tool(cmd: List[str], what: str, work_dir: str) -> None:
+    # the run's own log is in its work dir; keep stderr for the error line
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [''])[-1]
+        raise UserError(f'{what} failed (exit {proc.returncode}): {last} (log in {work_dir})')
+
+
+def predict_runs(
+    runs: Mapping[str, Mapping[int, str]],
+    configs: Mapping[str, str],
+    cfg_options: Sequence[str] = (),
+) -> Dict[tuple, Dict[str, list]]:
+    """Every run's detections on the validation set, in COCO result format,
+    from its last checkpoint through tools/test.py into
+    ``WORK_DIR/val_dets/`` (kept: a run is never predicted twice).
+
+    Returns:
+        dict: ``{(arm, seed): {'bbox': [...], 'segm': [...]}}``.
+    """
+    dets = {}
+    for arm, by_seed in runs.items():
+        for seed, wd in by_seed.items():
+            out = osp.join(wd, 'val_dets')
+            prefix = osp.join(out, 'dets')
+            if not osp.isfile(f'{prefix}.bbox.json'):
+                cmd = [sys.executable, _tool('test.py'), configs[arm], last_checkpoint(wd)]
+                cmd += ['--work-dir', out, '--cfg-options', f'randomness.seed={seed}', *cfg_options]
+                cmd += [f'test_evaluator.outfile_prefix={prefix}']
+                print(f'[compare] {arm} seed {seed}: detections on the validation set', flush=True)
+                _run_tool(cmd, f'{arm} seed {seed}: test', out)
+            dets[arm, seed] = {}
+            for task in TASK_LABELS:
+                if osp.isfile(f'{prefix}.{task}.json'):
+                    with open(f'{prefix}.{task}.json') as f:
+                        dets[arm, seed][task] = json.load(f)
+    return dets
+
+
+def bootstrap_line(bands: Mapping) -> str:
+    """One line: what resampling the validation images alone does to one
+    run's AP, to one seed's difference and to the mean difference."""
+    parts = []
+    for task, b in bands.items():
+        text = f'{TASK_LABELS[task]}: one run ±{b["run_half"]:.3f}'
+        if b.get('mean_diff'):
+            lo, hi = b['mean_diff']
+            text += (
+                f", one seed's GC − baseline ±{b['seed_diff_half']:.3f}, the mean difference "
+                f'over seeds {lo:+.3f} to {hi:+.3f}'
+            )
+        parts.append(text)
+    first = next(iter(bands.values()))
+    return (
+        f'Evaluation noise, the models fixed ({first["n_boot"]} resamples of the '
+        f'{first["n_images"]} validation images, 95 %): ' + '; '.join(parts) + '.'
+    )
+
+
 def train_arms(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
@@ -244,9 +357,7 @@ def train_arms(
     """Train every arm once per seed with tools/train.py, alternating arms
     so that a partial comparison compares like with like; a finished run
     (``metrics.json`` in its work dir) is kept."""
-    train_py = osp.join(
-        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'train.py'
-    )
+    train_py = _tool('train.py')
     for seed in seeds:
         for arm in ('baseline', 'gc'):
             wd = runs[arm][seed]
@@ -257,11 +368,47 @@ def train_arms(
             cmd += [f'randomness.seed={seed}', *cfg_options]
             print(f'[compare] {arm} seed {seed}: training into {wd}', flush=True)
             start = time.time()
-            # the run's own log is in its work dir; keep stderr for the error line
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if proc.returncode != 0:
-                last = (proc.stderr.strip().splitlines() or [''])[-1]
-                raise UserError(
-                    f'{arm} seed {seed} failed (exit {proc.returncode}): {last} (log in {wd})'
-                )
+            _run_tool(cmd, f'{arm} seed {seed}', wd)
             print(f'[compare] {arm} seed {seed}: done in {time.time() - start:.0f} s', flush=True)
+
+
+def seed_band(arms: Mapping, arm: str = 'gc') -> Dict[str, tuple]:
+    """``{task: (lowest, highest, n)}``: the final AP band of ``arm`` over
+    its seeds (``arms`` as :func:`summarize` stores them)."""
+    band = {}
+    for task in TASK_LABELS:
+        vals = [v[task] for v in arms[arm]['per_seed'].values() if task in v]
+        if vals:
+            band[task] = (min(vals), max(vals), len(vals))
+    return band
+
+
+def band_line(final: Mapping[str, float], compare: Mapping, source: str, machine: Mapping) -> str:
+    """Whether a run's final AP (``coco/bbox_mAP`` ...) lies in the GC arm's
+    band over seeds of a published comparison; where it does not and the
+    comparison ran on other CPU kernels than ``machine`` (this run's
+    :func:`~gc_mmdet.cli.results.machine`), says that this alone can move a
+    from-scratch run as much as a seed does."""
+    parts, outside = [], False
+    for task, (lo, hi, n) in seed_band(compare['arms']).items():
+        ap = final.get(f'coco/{task}_mAP')
+        if ap is None:
+            continue
+        inside = lo - 5e-4 <= ap <= hi + 5e-4  # AP is published to 3 decimals
+        outside |= not inside
+        parts.append(
+            f'{TASK_LABELS[task]} {ap:.3f} {"inside" if inside else "OUTSIDE"} {lo:.3f}-{hi:.3f}'
+        )
+    if not parts:
+        return ''
+    line = f'this run against the GC arm over {n} seeds ({source}): ' + ', '.join(parts)
+    theirs = compare.get('machine', {})
+    ours = machine.get('cpu_capability', 'unknown')
+    if outside and theirs.get('cpu_capability') != ours:
+        line += (
+            f'; the comparison ran on {theirs.get("cpu", "another CPU")} '
+            f'(kernels {theirs.get("cpu_capability", "not recorded")}), this run on '
+            f"{ours}: training from scratch amplifies the kernels' float rounding as much as "
+            'a seed does'
+        )
+    return line

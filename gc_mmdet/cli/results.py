@@ -17,10 +17,11 @@ import platform
 import shutil
 import subprocess
 from datetime import date
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import torch
 
+from ..utils.errors import UserError
 from ..utils.work_dir import check_output_files
 from .run_logs import ap_by_iteration, last_evaluation, run_timing
 
@@ -39,6 +40,7 @@ __all__ = [
     'add_publish_arg',
     'benchmark_results',
     'check_publish',
+    'check_committed',
     'publish_benchmark',
 ]
 
@@ -63,31 +65,63 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: the checkout this module runs from (meaningful in a git checkout only)
+_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _git(*args: str, root: str = _ROOT) -> Optional[str]:
+    try:
+        proc = subprocess.run(['git', *args], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _changed_files(root: str = _ROOT) -> List[str]:
+    """Tracked files with uncommitted changes (untracked files do not count)."""
+    status = _git('status', '--porcelain', '--untracked-files=no', root=root) or ''
+    return [line[3:] for line in status.splitlines() if line.strip()]
+
+
 def _commit() -> str:
     """The checkout's commit, ``+changes`` when its tracked files differ."""
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    try:
-        head = subprocess.run(
-            ['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            ['git', 'status', '--porcelain', '--untracked-files=no'],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
+    head = _git('rev-parse', '--short', 'HEAD')
+    if head is None:
         return 'unknown'
-    if head.returncode != 0:
-        return 'unknown'
-    return head.stdout.strip() + ('+changes' if dirty.stdout.strip() else '')
+    return head.strip() + ('+changes' if _changed_files() else '')
+
+
+def check_committed(out_dir: str, root: str = _ROOT) -> None:
+    """Refuse to publish into the checkout ``root`` from a working tree with
+    uncommitted changes to tracked files: a published figure must name a
+    commit that reproduces it. Publishing elsewhere records ``+changes``.
+
+    Raises:
+        UserError: one line naming the changed files.
+    """
+    inside = osp.realpath(out_dir).startswith(osp.realpath(root) + os.sep)
+    if not inside or _git('rev-parse', '--git-dir', root=root) is None:
+        return
+    changed = _changed_files(root)
+    if changed:
+        shown = ', '.join(changed[:3]) + (
+            f' and {len(changed) - 3} more' if len(changed) > 3 else ''
+        )
+        raise UserError(
+            f'--publish {out_dir}: the working tree has uncommitted changes to tracked files '
+            f'({shown}); commit or stash them first, so that the published figures name a commit '
+            'that reproduces them'
+        )
 
 
 def machine() -> Dict[str, Any]:
-    """What a run's times depend on: CPU, cores, torch and its threads."""
-
+    """What a run's times and its float rounding depend on: CPU, the vector
+    instructions torch's CPU kernels use (e.g. AVX2, AVX512), cores, torch
+    and its threads."""
+    get_capability = getattr(torch.backends.cpu, 'get_cpu_capability', None)
     return dict(
         cpu=_cpu_model(),
+        cpu_capability=get_capability() if get_capability else 'unknown',
         cores=os.cpu_count(),
         torch=torch.__version__,
         torch_threads=torch.get_num_threads(),
@@ -141,6 +175,7 @@ def check_publish(out_dir: Optional[str], name: str) -> None:
     """Before a benchmark runs: ``--publish OUT_DIR`` may write
     ``NAME.json`` there (never over a file the benchmark did not write)."""
     if out_dir:
+        check_committed(out_dir)
         check_output_files(out_dir, [f'{name}.json'], f'{name}.json', OWNER_KEYS, '--publish')
 
 

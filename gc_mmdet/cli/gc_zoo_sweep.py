@@ -5,6 +5,7 @@ GCOptimWrapperConstructor, take one real training step on a small synthetic
 batch, and check what GC promises (paper, Sec. 3.3: every covered weight
 keeps its per-output-channel mean)."""
 
+import copy
 import math
 import time
 from typing import Dict, List, Tuple
@@ -117,7 +118,8 @@ def sweep_config(name: str, family: str, tol: float = 1e-3) -> Dict:
     """
     start = time.time()
     torch.manual_seed(0)  # the model's random init, then the batch
-    cfg, _ = load_with_gc('mmdet::' + name, CONFIG_FIXES.get(name, (None,))[0])
+    fix = copy.deepcopy(CONFIG_FIXES.get(name, (None,))[0])  # merging consumes _delete_
+    cfg, _ = load_with_gc('mmdet::' + name, fix)
     cfg.optim_wrapper.pop('type', None)  # AmpOptimWrapper needs a GPU
     cfg.optim_wrapper.type = 'OptimWrapper'
     pre = cfg.model.get('data_preprocessor')

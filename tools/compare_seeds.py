@@ -11,8 +11,8 @@ tools/train.py, one run after another into OUT/{baseline,gc}_seed{S}/ (a
 finished run is kept and not trained again), then writes OUT/summary.md and
 OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, the
 paired t-test of the per-seed differences with their 95 % confidence interval;
-with --bootstrap N, every run's detections on the validation set (tools/test.py,
-kept in each run's val_dets/) and the spread N resamples of the validation
+with --bootstrap N, every run's detections on the validation set (its last
+evaluation's, in WORK_DIR/val_dets.*.json) and the spread N resamples of the validation
 images give one run's AP, one seed's difference and the mean difference) and OUT/ap_bands.png (AP against iteration, mean ±
 std band per arm), and prints the table and a one-line verdict. With
 --publish DIR it also writes DIR/compare_demo.json (the summary, every run's

@@ -38,6 +38,7 @@ __all__ = [
     'arms_runs',
     'train_arms',
     'predict_runs',
+    'dets_prefix',
     'bootstrap_line',
 ]
 
@@ -297,14 +298,21 @@ def _run_tool(cmd: List[str], what: str, work_dir: str) -> None:
         raise UserError(f'{what} failed (exit {proc.returncode}): {last} (log in {work_dir})')
 
 
+def dets_prefix(work_dir: str) -> str:
+    """Where a run's detections on the validation set are: ``PREFIX.bbox.json``
+    and ``PREFIX.segm.json`` (mmdet's ``CocoMetric.outfile_prefix``)."""
+    return osp.join(work_dir, 'val_dets')
+
+
 def predict_runs(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
     cfg_options: Sequence[str] = (),
 ) -> Dict[tuple, Dict[str, list]]:
-    """Every run's detections on the validation set, in COCO result format,
-    from its last checkpoint through tools/test.py into
-    ``WORK_DIR/val_dets/`` (kept: a run is never predicted twice).
+    """Every run's detections on the validation set, in COCO result format:
+    those its last evaluation wrote (:func:`train_arms` asks for them), or
+    for a run trained without, its last checkpoint's through tools/test.py
+    (kept: a run is never predicted twice).
 
     Returns:
         dict: ``{(arm, seed): {'bbox': [...], 'segm': [...]}}``.
@@ -312,9 +320,9 @@ def predict_runs(
     dets = {}
     for arm, by_seed in runs.items():
         for seed, wd in by_seed.items():
-            out = osp.join(wd, 'val_dets')
-            prefix = osp.join(out, 'dets')
+            prefix = dets_prefix(wd)
             if not osp.isfile(f'{prefix}.bbox.json'):
+                out = osp.join(wd, 'val_test')
                 cmd = [sys.executable, _tool('test.py'), configs[arm], last_checkpoint(wd)]
                 cmd += ['--work-dir', out, '--cfg-options', f'randomness.seed={seed}', *cfg_options]
                 cmd += [f'test_evaluator.outfile_prefix={prefix}']
@@ -356,7 +364,9 @@ def train_arms(
 ) -> None:
     """Train every arm once per seed with tools/train.py, alternating arms
     so that a partial comparison compares like with like; a finished run
-    (``metrics.json`` in its work dir) is kept."""
+    (``metrics.json`` in its work dir) is kept. Each evaluation writes its
+    detections to :func:`dets_prefix` (a config's ``val_evaluator`` must be
+    one metric, as the demo's is)."""
     train_py = _tool('train.py')
     for seed in seeds:
         for arm in ('baseline', 'gc'):
@@ -366,6 +376,8 @@ def train_arms(
                 continue
             cmd = [sys.executable, train_py, configs[arm], '--work-dir', wd, '--cfg-options']
             cmd += [f'randomness.seed={seed}', *cfg_options]
+            # each evaluation writes its detections: the last one's are the run's final
+            cmd += [f'val_evaluator.outfile_prefix={dets_prefix(wd)}']
             print(f'[compare] {arm} seed {seed}: training into {wd}', flush=True)
             start = time.time()
             _run_tool(cmd, f'{arm} seed {seed}', wd)

@@ -3,6 +3,7 @@
 to end on tiny runs of the demo pair."""
 
 import json
+import os
 import os.path as osp
 
 import cv2
@@ -115,7 +116,8 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     assert 'Evaluation noise, the models fixed (5 resamples of the 4 validation images' in md
     for arm in ('baseline', 'gc'):
         for s in '01':
-            assert osp.isfile(osp.join(out, f'{arm}_seed{s}', 'val_dets', 'dets.segm.json'))
+            assert osp.isfile(osp.join(out, f'{arm}_seed{s}', 'val_dets.segm.json'))
+    assert 'detections on the validation set' not in proc.stdout  # the last evaluation's
     img = cv2.imread(osp.join(out, 'ap_bands.png'))
     assert img is not None and img.shape == (400, 1000, 3)
     # --publish: the summary and every run, which README's table is rendered from
@@ -128,7 +130,9 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
     table = compare_table(published)
     assert S.summary_table(summary) in table and '4 runs one after another' in table
     assert cv2.imread(str(tmp_path / 'results' / 'compare_ap_bands.png')) is not None
-    # a second call keeps the finished runs
+    # a second call keeps the finished runs; a run without detections gets them from its checkpoint
+    for task in ('bbox', 'segm'):
+        os.remove(osp.join(out, 'gc_seed1', f'val_dets.{task}.json'))
     again = run(
         tool_cmd(
             *('compare_seeds.py', '--seeds', '0', '1', '--out', out, '--bootstrap', '5'),
@@ -137,4 +141,5 @@ def test_compare_seeds_end_to_end(synthetic_root, tmp_path):
         timeout=300,
     )
     assert again.returncode == 0 and again.stdout.count('finished earlier, kept') == 4
-    assert 'detections on the validation set' not in again.stdout  # kept too
+    assert again.stdout.count('detections on the validation set') == 1  # gc seed 1 only
+    assert json.load(open(osp.join(out, 'summary.json')))['bootstrap'] == summary['bootstrap']

@@ -81,15 +81,8 @@ def test_the_docs_convnext_config_trains_with_layer_decay_and_gc(
 )
 def test_train_tool_refuses_in_one_line_before_training(synthetic_root, tmp_path, options, line):
     work_dir = tmp_path / 'work'
-    proc = run(
-        tool_cmd(
-            'train.py',
-            GC_CONFIG,
-            '--work-dir',
-            str(work_dir),
-            cfg_options=tiny_overrides(synthetic_root, epochs=1) + options,
-        )
-    )
+    opts = tiny_overrides(synthetic_root, epochs=1) + options
+    proc = run(tool_cmd('train.py', GC_CONFIG, '--work-dir', str(work_dir), cfg_options=opts))
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr and line in proc.stderr.strip().splitlines()[-1]
     assert not list(work_dir.glob('*.pth'))

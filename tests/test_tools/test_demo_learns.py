@@ -69,6 +69,9 @@ def test_reduced_demo_learns_and_reports(reduced_demo, tmp_path):
     )
     assert_ok(report)
     assert '| bbox |' in report.stdout and '| segm |' in report.stdout
+    # where this run falls against the published comparison's GC band (a reduced run: below it)
+    assert 'this run against the GC arm over' in report.stdout
+    assert 'OUTSIDE' in report.stdout and '(docs/results/compare_demo.json)' in report.stdout
     curve, preds = osp.join(work_dir, 'ap_curve.png'), osp.join(work_dir, 'predictions.png')
     assert f'AP curve: {curve}' in report.stdout and f'predictions: {preds}' in report.stdout
     assert cv2.imread(curve).shape == (400, 600, 3)
@@ -85,6 +88,20 @@ def test_reduced_demo_learns_and_reports(reduced_demo, tmp_path):
     assert f'| bbox | **{metrics["coco/bbox_mAP"]:.3f}** |' in demo_table(published)
     for name in ('demo_ap_curve.png', 'demo_predictions.png'):
         assert cv2.imread(str(tmp_path / 'results' / name)) is not None
+
+
+def test_make_demo_checks_publishing_before_training(tmp_path):
+    """--check-publish only checks that --publish may write, before hours
+    of training: into a folder of the user's it refuses, elsewhere it passes."""
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'demo.json').write_text('{"not": "ours"}')
+    args = (DEMO, str(tmp_path / 'no_run_yet'), '--check-publish', '--publish')
+    refused = run(tool_cmd('demo_report.py', *args, str(mine)), timeout=300)
+    assert refused.returncode == 2 and refused.stderr.startswith('error: --publish')
+    ok = run(tool_cmd('demo_report.py', *args, str(tmp_path / 'results')), timeout=300)
+    assert_ok(ok)
+    assert ok.stdout == '' and not (tmp_path / 'results').exists()
 
 
 def test_demo_checkpoint_evaluates_the_same_with_faster_coco_eval(reduced_demo, tmp_path, capsys):

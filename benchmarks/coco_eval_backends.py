@@ -3,7 +3,7 @@
 """COCO evaluation time, pycocotools versus faster-coco-eval, on the same data
 in one process.
 
-    python benchmarks/coco_eval_backends.py [--images 2000] [--dets-per-image 100]
+    PYTHONPATH=tests:tools python benchmarks/coco_eval_backends.py [--images 2000] [--dets-per-image 100]
         [--min-size 320] [--max-size 640] [--categories 80] [--max-objects 14]
         [--repeats 1] [--seed 0] [--json out.json]
 
@@ -32,19 +32,15 @@ import json
 import os
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 from typing import Dict, List
 
 import numpy as np
 
-from gc_mmdet.cli.benchmark_tables import eval_backends_table
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.results import add_publish_arg, check_publish, publish_benchmark
-
-# the workload generator is a test fixture (tests/helpers/synthetic_detections.py)
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
+from repo_tools.benchmark_tables import eval_backends_table
+from repo_tools.results import add_publish_arg, check_publish, publish_benchmark
 
 IOU_TYPES = ('bbox', 'segm')
 MAX_DETS = [100, 300, 1000]  # mmdet's CocoMetric proposal_nums

@@ -2,7 +2,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """What the data check of tools/train.py costs, on a COCO-sized stand-in.
 
-    python benchmarks/data_check_cost.py [--images 20000] [--anns-per-image 7.3]
+    PYTHONPATH=tests:tools python benchmarks/data_check_cost.py [--images 20000] [--anns-per-image 7.3]
         [--width 640] [--height 480] [--workdir DIR] [--json out.json]
 
 Writes ``--images`` JPEGs (a smooth gradient with noise, ``--width`` x
@@ -35,9 +35,9 @@ import time
 
 import numpy as np
 
-from gc_mmdet.cli.benchmark_tables import data_check_table
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.results import (
+from repo_tools.benchmark_tables import data_check_table
+from repo_tools.results import (
     add_publish_arg,
     benchmark_results,
     check_publish,
@@ -107,7 +107,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     check_publish(args.publish, 'data_check_cost')
 
-    from gc_mmdet.datasets.checks.coco_check import Findings, check_coco_contents
+    from gc_mmdet.datasets.checks.coco_sections import check_coco_contents
+    from gc_mmdet.datasets.checks.findings import Findings
 
     root = args.workdir or tempfile.mkdtemp(prefix='gc_mmdet_check_bench_')
     if args.workdir and osp.exists(root) and os.listdir(root):

@@ -2,7 +2,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """What Gradient Centralization costs, measured side by side in one process.
 
-    python benchmarks/gc_overhead.py [--models r50 x101] [--threads 1 0]
+    PYTHONPATH=tests:tools python benchmarks/gc_overhead.py [--models r50 x101] [--threads 1 0]
         [--repeats 40] [--iters 6] [--device cpu|cuda] [--json out.json]
 
 Three measurements, each as interleaved repetitions (A, B, A, B, ...) whose
@@ -30,9 +30,9 @@ from typing import Callable, Dict, List
 
 import torch
 
-from gc_mmdet.cli.benchmark_tables import gc_overhead_table
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.results import (
+from repo_tools.benchmark_tables import gc_overhead_table
+from repo_tools.results import (
     add_publish_arg,
     benchmark_results,
     check_publish,

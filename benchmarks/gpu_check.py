@@ -2,8 +2,8 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The checks that need a GPU, as one short script.
 
-    python benchmarks/gpu_check.py --json gpu_check.json        # on a CUDA machine
-    python benchmarks/gpu_check.py --device cpu --quick --no-cost  # the same logic on the CPU
+    PYTHONPATH=tests:tools python benchmarks/gpu_check.py --json gpu_check.json        # on a CUDA machine
+    PYTHONPATH=tests:tools python benchmarks/gpu_check.py --device cpu --quick --no-cost  # the same logic on the CPU
 
 1. ``fused``: SGD (momentum, weight decay), Adam and AdamW with ``fused=True``
    under ``torch.amp.GradScaler``, GC attached (``location='grad'`` and
@@ -22,7 +22,6 @@ when a check is outside its tolerance.
 
 import argparse
 import json
-import os.path as osp
 import sys
 from typing import Dict, List
 
@@ -126,7 +125,6 @@ def check_nccl() -> Dict[str, object]:
 
 
 def check_cost(device: str, iters: int, size: int) -> Dict[str, object]:
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     from gc_overhead import bench_iteration
 
     return bench_iteration(iters, device, size)

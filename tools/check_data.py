@@ -11,14 +11,11 @@ when the data can be trained on, 2 when not. The rules: docs/own_data.md.
 """
 
 import argparse
-import os.path as osp
-
-from mmengine.config import Config
 
 import gc_mmdet  # noqa: F401  (registers the dataset types)
 from gc_mmdet.cli.common import add_cfg_options, run_cli
+from gc_mmdet.cli.config import read_config
 from gc_mmdet.datasets.checks import check_datasets
-from gc_mmdet.utils import UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,11 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise UserError(f'config {args.config}: no such file')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     if args.test:
         check_datasets(cfg, ('test_dataloader',), ('test_evaluator',))
     else:

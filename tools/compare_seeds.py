@@ -25,12 +25,12 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
-
-from gc_mmdet.cli import compare_seeds as S
+from gc_mmdet.cli import compare_seeds
 from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.config import read_config
 from gc_mmdet.cli.eval_bootstrap import bootstrap_ap, bootstrap_bands
-from gc_mmdet.cli.results import (
+from gc_mmdet.utils import UserError, check_output_files
+from repo_tools.results import (
     COMPARE_FILES,
     OWNER_KEYS,
     check_committed,
@@ -38,10 +38,11 @@ from gc_mmdet.cli.results import (
     publish_file,
     write_results,
 )
-from gc_mmdet.utils import UserError, check_output_files
 
 DEMO_BASELINE = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'
 DEMO_GC = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
+#: the scripts compare_seeds runs (tools/train.py, tools/test.py): this folder's
+TOOLS_DIR = osp.dirname(osp.abspath(__file__))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,12 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def evaluation_noise(runs, configs, args) -> dict:
     """Every run's detections on the validation set, then the bootstrap of
     their box and mask AP over resampled validation images."""
-    dets = S.predict_runs(runs, configs, args.cfg_options)
-    cfg = Config.fromfile(args.gc)
-    if args.cfg_options:  # as tools/train.py and tools/test.py read them
-        options = argparse.ArgumentParser()
-        options.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(options.parse_args(['--cfg-options', *args.cfg_options]).cfg_options)
+    dets = compare_seeds.predict_runs(runs, configs, TOOLS_DIR, args.cfg_options)
+    cfg = read_config(args.gc, args.cfg_options)  # as tools/train.py and tools/test.py read it
     with open(cfg.test_evaluator.ann_file) as f:
         gt = json.load(f)
     tasks = sorted({t for by in dets.values() for t in by})
@@ -95,21 +92,23 @@ def main(argv=None) -> None:
     for cfg in (args.baseline, args.gc):
         if not osp.isfile(cfg):
             raise UserError(f'config {cfg}: no such file')
-    check_output_files(args.out, S.OUTPUT_FILES, 'summary.json', S.OWNER_KEYS)
+    check_output_files(
+        args.out, compare_seeds.OUTPUT_FILES, 'summary.json', compare_seeds.OWNER_KEYS
+    )
     if args.publish:
         check_committed(args.publish)  # before hours of training, not after
         check_output_files(
             args.publish, COMPARE_FILES, 'compare_demo.json', OWNER_KEYS, '--publish'
         )
-    runs = S.arms_runs(args.out, args.seeds)
+    runs = compare_seeds.arms_runs(args.out, args.seeds)
     configs = {'baseline': args.baseline, 'gc': args.gc}
-    S.train_arms(runs, configs, args.seeds, args.cfg_options)
+    compare_seeds.train_arms(runs, configs, args.seeds, TOOLS_DIR, args.cfg_options)
 
-    summary = S.summarize(runs)
+    summary = compare_seeds.summarize(runs)
     summary.update(seeds=args.seeds, configs=configs)
     if args.bootstrap:
         summary['bootstrap'] = evaluation_noise(runs, configs, args)
-    md = S.to_markdown(
+    md = compare_seeds.to_markdown(
         summary, f'GC vs baseline, {len(args.seeds)} seeds ({osp.basename(args.gc)})'
     )
     os.makedirs(args.out, exist_ok=True)
@@ -117,7 +116,7 @@ def main(argv=None) -> None:
         f.write(md)
     with open(osp.join(args.out, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
-    plot = S.plot_bands(runs, osp.join(args.out, 'ap_bands.png'))
+    plot = compare_seeds.plot_bands(runs, osp.join(args.out, 'ap_bands.png'))
     print(md)
     print(
         f'written: {osp.join(args.out, "summary.md")}, {osp.join(args.out, "summary.json")}, {plot}'

@@ -23,23 +23,23 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from gc_mmdet.cli.common import format_metrics, run_cli
 from gc_mmdet.cli.compare_seeds import band_line
-from gc_mmdet.cli.results import (
+from gc_mmdet.cli.config import read_config
+from gc_mmdet.cli.run_logs import last_checkpoint, last_evaluation
+from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
+from gc_mmdet.utils import UserError, check_output_files, machine
+from repo_tools.results import (
     DEMO_FILES,
     OWNER_KEYS,
     RESULTS_DIR,
     check_committed,
     demo_results,
-    machine,
     publish_file,
     write_results,
 )
-from gc_mmdet.cli.run_logs import last_checkpoint, last_evaluation
-from gc_mmdet.cli.visualize import draw_predictions, plot_ap_curve
-from gc_mmdet.utils import UserError, check_output_files
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -104,9 +104,7 @@ def main(argv=None) -> None:
     print(f'AP curve: {curve}')
     print(f'predictions: {preds}')
     if args.publish:
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = read_config(args.config, args.cfg_options)
         seed = cfg.get('randomness', {}).get('seed')
         path = write_results(args.publish, 'demo', demo_results(args.config, seed, args.work_dir))
         publish_file(curve, args.publish, 'demo_ap_curve.png')

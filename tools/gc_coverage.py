@@ -20,12 +20,13 @@ import sys
 
 from gc_mmdet.cli.common import add_cfg_options, run_cli
 from gc_mmdet.cli.gc_coverage import (
-    build_selection,
+    build_model_with_gc,
     coverage_table,
     load_with_gc,
     verify_checkpoints,
     verify_report,
 )
+from gc_mmdet.engine.optimizers import gc_handle_of
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,8 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg, added = load_with_gc(args.config, args.cfg_options)
-    model, wrapper = build_selection(cfg)
-    sel = wrapper.gc_handle.selection
+    model, wrapper = build_model_with_gc(cfg)
+    sel = gc_handle_of(wrapper).selection
     opt = type(wrapper.optimizer).__name__
     print(
         f'{args.config}: {type(model).__name__}, optimizer {opt}, '

@@ -18,9 +18,53 @@ mmpretrain-extra`, then PYTHONPATH=.venv-mmpretrain-lib).
 import argparse
 import re
 import warnings
+from typing import Dict, List
 
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.gc_zoo_sweep import CONFIG_FIXES, NOT_ASSERTED, ZOO, sweep_config, to_markdown
+from gc_mmdet.cli.gc_zoo_sweep import CONFIG_FIXES, NOT_ASSERTED, ZOO, sweep_config
+
+
+def to_markdown(rows: List[Dict], families: Dict[str, str], notes: Dict[str, str] = None) -> str:
+    """The table of docs/gc_zoo_sweep.md: one row per swept config."""
+    lines = [
+        '| family | config (mmdet 3.3) | optimizer, gc location | GC tensors / params '
+        '| skipped by reason | step checked |',
+        '|---|---|---|---|---|---|',
+    ]
+    for r in rows:
+        if 'error' in r:
+            lines.append(
+                f'| {families[r["config"]]} | `{r["config"]}` | - | - | - | '
+                f'**failed on CPU**: {r["error"]} |'
+            )
+            continue
+        kinds = ', '.join(f'{k} {r["tensors"][k]}' for k in sorted(r['tensors']))
+        total_t, total_p = sum(r['tensors'].values()), sum(r['params'].values())
+        skipped = ', '.join(f'{v} {k}' for k, v in r['skipped'].items())
+        check = (
+            f'loss {r["loss"]:.2f}; {r["moved"]}/{total_t} moved, channel means kept'
+            if r['ok']
+            else f'✗ loss {r["loss"]:.2f}; '
+            + (
+                f'{len(r["nonfinite"])} weights not finite after the step'
+                if r['nonfinite']
+                else 'no covered weight moved'
+                if not r['moved']
+                else f'broken: {", ".join(r["broken"][:3])}'
+            )
+        )
+        base = r['gc_cfg'].get('base_constructor')
+        on = f' on {base} ({r["lrs"]} learning rates)' if base else ''
+        lines.append(
+            f'| {families[r["config"]]} | `{r["config"]}` | {r["optimizer"]}, '
+            f'{r["gc_cfg"].get("location", "grad")}{on} | {total_t} / {total_p:,} ({kinds}) '
+            f'| {skipped} | {check} |'
+        )
+    notes = notes or {}
+    if notes:
+        lines += ['', 'Not asserted by the test (why):', '']
+        lines += [f'- `{name}`: {why}' for name, why in notes.items()]
+    return '\n'.join(lines) + '\n'
 
 
 def main(argv=None) -> None:

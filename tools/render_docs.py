@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from gc_mmdet.cli.common import run_cli
-from gc_mmdet.cli.render_docs import render_docs, stale_blocks
+from repo_tools.render_docs import render_docs, stale_blocks
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -28,6 +28,7 @@ from gc_mmdet.cli.common import (
 from gc_mmdet.evaluation import with_eval_backend
 from gc_mmdet.evaluation.backends import EVAL_BACKENDS
 from gc_mmdet.utils import SampleLoadError, UserError, without_pretrained
+from gc_mmdet.utils.config_parts import add_metric
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -66,12 +67,9 @@ def main(argv=None) -> None:
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise UserError(f'--out {args.out}: must end with .pkl or .pickle')
-        cfg.test_evaluator = (
-            [cfg.test_evaluator]
-            if isinstance(cfg.test_evaluator, dict)
-            else list(cfg.test_evaluator)
+        cfg.test_evaluator = add_metric(
+            cfg.test_evaluator, dict(type='DumpDetResults', out_file_path=args.out)
         )
-        cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
 
     check_data_first(
         cfg, args.launcher, loaders=('test_dataloader',), evaluators=('test_evaluator',)

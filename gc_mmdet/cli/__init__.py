@@ -1,3 +1,4 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
-"""Code the command-line scripts in tools/ share; each module is named
-after its script."""
+"""The code behind the user-facing scripts of tools/ (training, testing,
+comparing GC with its baseline, checking what GC covers), importable from an
+installed package; what only works in a checkout is in tools/repo_tools."""

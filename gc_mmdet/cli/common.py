@@ -10,7 +10,7 @@ import sys
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -20,6 +20,7 @@ from ..utils.checkpoints import find_resumable_checkpoint
 from ..utils.errors import UserError
 from ..utils.launch import leave_process_group, on_main_process, prepare_distributed
 from ..utils.work_dir import check_work_dir
+from .config import read_config
 from .run_logs import last_checkpoint, read_scalars, val_records
 
 __all__ = [
@@ -66,16 +67,12 @@ def load_config(args: argparse.Namespace) -> Any:
     """Load ``args.config`` with ``--cfg-options`` and ``--work-dir``, and
     validate gc_cfg (and a FlexibleRunner's strategy) now rather than when
     the optimizer is built."""
-    if not osp.isfile(args.config):
-        raise UserError(f'config {args.config}: no such file')
     if args.launcher == 'pytorch' and 'LOCAL_RANK' not in os.environ:
         # torch.distributed.launch passes --local-rank instead; Slurm's and
         # MPI's local rank is read from their own variables when launching
         os.environ['LOCAL_RANK'] = str(args.local_rank)
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir

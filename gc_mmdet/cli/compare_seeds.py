@@ -284,12 +284,6 @@ def _finished(work_dir: str) -> bool:
     return osp.isfile(osp.join(work_dir, 'metrics.json'))
 
 
-def _tool(name: str) -> str:
-    """A script of the repository's tools/ (compare_seeds drives them)."""
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    return osp.join(root, 'tools', name)
-
-
 def _run_tool(cmd: List[str], what: str, work_dir: str) -> None:
     # the run's own log is in its work dir; keep stderr for the error line
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -307,12 +301,13 @@ def dets_prefix(work_dir: str) -> str:
 def predict_runs(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
+    tools_dir: str,
     cfg_options: Sequence[str] = (),
 ) -> Dict[tuple, Dict[str, list]]:
     """Every run's detections on the validation set, in COCO result format:
     those its last evaluation wrote (:func:`train_arms` asks for them), or
-    for a run trained without, its last checkpoint's through tools/test.py
-    (kept: a run is never predicted twice).
+    for a run trained without, its last checkpoint's through
+    ``TOOLS_DIR/test.py`` (kept: a run is never predicted twice).
 
     Returns:
         dict: ``{(arm, seed): {'bbox': [...], 'segm': [...]}}``.
@@ -323,7 +318,12 @@ def predict_runs(
             prefix = dets_prefix(wd)
             if not osp.isfile(f'{prefix}.bbox.json'):
                 out = osp.join(wd, 'val_test')
-                cmd = [sys.executable, _tool('test.py'), configs[arm], last_checkpoint(wd)]
+                cmd = [
+                    sys.executable,
+                    osp.join(tools_dir, 'test.py'),
+                    configs[arm],
+                    last_checkpoint(wd),
+                ]
                 cmd += ['--work-dir', out, '--cfg-options', f'randomness.seed={seed}', *cfg_options]
                 cmd += [f'test_evaluator.outfile_prefix={prefix}']
                 print(f'[compare] {arm} seed {seed}: detections on the validation set', flush=True)
@@ -360,14 +360,16 @@ def train_arms(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
     seeds: Sequence[int],
+    tools_dir: str,
     cfg_options: Sequence[str] = (),
 ) -> None:
-    """Train every arm once per seed with tools/train.py, alternating arms
+    """Train every arm once per seed with ``TOOLS_DIR/train.py`` (the
+    scripts of a checkout's tools/), alternating arms
     so that a partial comparison compares like with like; a finished run
     (``metrics.json`` in its work dir) is kept. Each evaluation writes its
     detections to :func:`dets_prefix` (a config's ``val_evaluator`` must be
     one metric, as the demo's is)."""
-    train_py = _tool('train.py')
+    train_py = osp.join(tools_dir, 'train.py')
     for seed in seeds:
         for arm in ('baseline', 'gc'):
             wd = runs[arm][seed]
@@ -399,7 +401,7 @@ def band_line(final: Mapping[str, float], compare: Mapping, source: str, machine
     """Whether a run's final AP (``coco/bbox_mAP`` ...) lies in the GC arm's
     band over seeds of a published comparison; where it does not and the
     comparison ran on other CPU kernels than ``machine`` (this run's
-    :func:`~gc_mmdet.cli.results.machine`), says that this alone can move a
+    :func:`~gc_mmdet.utils.machine`), says that this alone can move a
     from-scratch run as much as a seed does."""
     parts, outside = [], False
     for task, (lo, hi, n) in seed_band(compare['arms']).items():

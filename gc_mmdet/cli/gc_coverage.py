@@ -12,13 +12,10 @@ change is no longer zero-mean and the constraint does not hold.
 
 import logging
 import os.path as osp
-import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config
-from mmengine.hub import get_config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
@@ -28,29 +25,17 @@ from ..core.centralize import channel_mean
 from ..core.selection import SKIP_OTHER, GCSelection
 from ..utils.errors import UserError
 from ..utils.pretrained import without_pretrained
+from .config import read_config
 
 __all__ = [
     'verify_report',
-    'read_config',
     'load_with_gc',
-    'build_selection',
+    'build_model_with_gc',
     'coverage_table',
     'channel_drift',
     'verify_checkpoints',
     'FLOAT_ATOL',
 ]
-
-
-def read_config(path: str) -> Any:
-    """A config from a file path or a package name such as ``mmdet::...``
-    (mmengine's :func:`~mmengine.hub.get_config`)."""
-
-    try:
-        with warnings.catch_warnings():  # mmengine.hub imports pkg_resources
-            warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
-            return get_config(path) if '::' in path else Config.fromfile(path)
-    except FileNotFoundError:
-        raise UserError(f'config {path}: no such file') from None
 
 
 def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Optional[dict]]:
@@ -63,9 +48,7 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
         already uses GC).
     """
 
-    cfg = read_config(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(path, cfg_options)
     ow = cfg.optim_wrapper
     if ow.get('constructor') == 'GCOptimWrapperConstructor':
         return cfg, None
@@ -77,10 +60,10 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
     return cfg, added
 
 
-def build_selection(cfg: Any) -> Tuple[torch.nn.Module, Any]:
+def build_model_with_gc(cfg: Any) -> Tuple[torch.nn.Module, Any]:
     """Build the model (no pretrained weights) and its optimizer wrapper
     through the config's constructor; returns the model and the wrapper
-    (its ``gc_handle`` holds the selection)."""
+    (:func:`~gc_mmdet.engine.optimizers.gc_handle_of` gives its GC handle)."""
 
     logger = MMLogger.get_current_instance()
     level = logger.level

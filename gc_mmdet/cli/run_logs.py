@@ -8,7 +8,7 @@ import os
 import os.path as osp
 import statistics
 from datetime import datetime
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..utils.errors import UserError
 
@@ -21,6 +21,7 @@ __all__ = [
     'last_evaluation',
     'run_timing',
     'last_checkpoint',
+    'run_record',
 ]
 
 #: The COCO tasks a run may be evaluated on, and their names in tables.
@@ -115,3 +116,13 @@ def run_timing(work_dir: str) -> Dict[str, float]:
         begun = datetime.strptime(osp.basename(starts[0]), '%Y%m%d_%H%M%S').timestamp()
         out['wall_s'] = round(os.stat(ckpt).st_mtime - begun)
     return out
+
+
+def run_record(work_dir: str) -> Dict[str, Any]:
+    """One finished run: its last evaluation, AP curve and timing."""
+    curves = ap_by_iteration(work_dir)
+    return dict(
+        final=last_evaluation(work_dir),
+        curve={task: [list(p) for p in zip(*xy)] for task, xy in curves.items()},
+        timing=run_timing(work_dir),
+    )

@@ -15,10 +15,10 @@ from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
-from mmengine.config import Config
 from mmengine.structures import InstanceData
 from pycocotools.coco import COCO
 
+from .config import read_config
 from .run_logs import TASK_LABELS, ap_by_iteration
 
 __all__ = ['plot_ap_curve', 'draw_predictions']
@@ -112,9 +112,7 @@ def draw_predictions(
     pipeline resizes them back to its input size.
     """
 
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     ds = cfg.val_dataloader.dataset
     # inference needs only the image: drop the loading of annotations
     cfg.test_dataloader.dataset.pipeline = [

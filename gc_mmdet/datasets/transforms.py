@@ -2,7 +2,7 @@
 """``GuardedLoadImageFromFile``: mmcv's ``LoadImageFromFile`` that names the
 file when it fails, or skips the sample.
 
-The data check (:func:`gc_mmdet.utils.check_datasets`) runs before training;
+The data check (:func:`gc_mmdet.datasets.checks.check_datasets`) runs before training;
 a file removed or corrupted after it, or a disk error, would otherwise end
 the run with a traceback from a data loader worker that does not always name
 the file (an empty file gives ``cv2.error ... !buf.empty()``).

@@ -3,8 +3,9 @@
 (what ``tools/test.py --eval-backend`` does)."""
 
 import copy
-from typing import Any, List
+from typing import Any
 
+from ..utils.config_parts import evaluator_metrics, type_name
 from ..utils.errors import UserError
 from .backends import check_eval_backend
 
@@ -27,10 +28,6 @@ def _is_coco_metric(metric_type: Any) -> bool:
 
         return metric_type is CocoMetric or issubclass(metric_type, BackendCocoMetric)
     return False
-
-
-def _type_name(metric_type: Any) -> str:
-    return getattr(metric_type, '__name__', str(metric_type))
 
 
 def with_eval_backend(
@@ -68,11 +65,7 @@ def with_eval_backend(
     """
     check_eval_backend(backend)
     evaluator = copy.deepcopy(evaluator)
-    if isinstance(evaluator, dict) and 'metrics' in evaluator:
-        metrics = evaluator['metrics']
-    else:
-        metrics = evaluator
-    listed: List[Any] = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    listed = evaluator_metrics(evaluator)
     switched = 0
     for metric in listed:
         if isinstance(metric, dict) and _is_coco_metric(metric.get('type')):
@@ -81,7 +74,7 @@ def with_eval_backend(
             switched += 1
     if not switched:
         types = [
-            _type_name(m.get('type')) if isinstance(m, dict) else type(m).__name__ for m in listed
+            type_name(m.get('type')) if isinstance(m, dict) else type(m).__name__ for m in listed
         ]
         raise UserError(
             f'{option} {backend}: {key} has no CocoMetric to evaluate '

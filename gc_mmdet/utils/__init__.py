@@ -1,10 +1,12 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Utilities beside the data sets and the engine: user errors, distributed
-launch, RNG seeding, checkpoints, work dirs, pretrained weights."""
+launch, RNG seeding, checkpoints, work dirs, pretrained weights, the
+machine record."""
 
 from .checkpoints import checkpoint_problem, find_resumable_checkpoint, use_safe_checkpoints
 from .errors import ConfigKeyError, SampleLoadError, UserError
 from .launch import prepare_distributed
+from .machine import machine
 from .pretrained import check_pretrained_available, find_pretrained, without_pretrained
 from .work_dir import check_output_files, check_work_dir
 
@@ -21,4 +23,5 @@ __all__ = [
     'checkpoint_problem',
     'find_resumable_checkpoint',
     'use_safe_checkpoints',
+    'machine',
 ]

@@ -18,7 +18,7 @@ mmengine takes ``backend_args`` (``SafeCheckpointHook`` does this itself).
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from mmengine.fileio import register_backend
 from mmengine.fileio.backends import LocalBackend
@@ -29,11 +29,18 @@ ATOMIC_BACKEND = 'atomic_local'
 PARTIAL_SUFFIX = '.gc_mmdet-partial'
 
 
-def atomic_write(data: Union[bytes, str], path: Union[str, Path], encoding: str = 'utf-8') -> None:
-    """Write ``data`` to ``path`` all-or-nothing (see module docstring)."""
+def atomic_write(
+    data: Union[bytes, str],
+    path: Union[str, Path],
+    encoding: str = 'utf-8',
+    partial: Optional[str] = None,
+) -> None:
+    """Write ``data`` to ``path`` all-or-nothing (see module docstring),
+    through ``partial`` (default ``PATH.gc_mmdet-partial``; in the same
+    folder, so that the rename stays on one file system)."""
     path = str(path)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    partial = path + PARTIAL_SUFFIX
+    partial = partial or path + PARTIAL_SUFFIX
     with open(partial, 'wb') as f:
         f.write(data.encode(encoding) if isinstance(data, str) else data)
         f.flush()

@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence, Tuple
 import torch
 import torch.distributed as dist
 
+from .config_parts import evaluator_metrics
 from .errors import UserError
 
 __all__ = [
@@ -96,12 +97,7 @@ def collect_over_network(cfg: Any) -> None:
     CUDA tensors with NCCL, CPU tensors with gloo; no file is written.
     """
     for key in ('val_evaluator', 'test_evaluator'):
-        evaluator = cfg.get(key)
-        if not evaluator:
-            continue
-        if isinstance(evaluator, dict) and 'metrics' in evaluator:
-            evaluator = evaluator['metrics']  # an Evaluator config
-        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+        for metric in evaluator_metrics(cfg.get(key)):
             if isinstance(metric, dict) and 'collect_dir' not in metric:
                 metric.setdefault('collect_device', 'gpu')
 

@@ -3,11 +3,10 @@ non-contiguous category ids, ``iscrowd=1`` regions in uncompressed RLE,
 polygons and compressed RLE mixed, images of different sizes and aspect
 ratios, JPEG and PNG, and an image without annotations."""
 
-import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import List
 
 import cv2
 import numpy as np
@@ -107,21 +106,6 @@ def make_own_coco(root: str, seed: int = 0) -> None:
         os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
         with open(osp.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(coco, f)
-
-
-def hash_tree(root: str) -> Dict[str, str]:
-    """sha256 of every file under ``root`` (relative path -> digest), and the
-    folders as entries too, so that an added, removed or changed file or
-    folder shows."""
-    digests = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            digests[osp.relpath(osp.join(dirpath, d), root) + '/'] = 'dir'
-        for name in filenames:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                digests[osp.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-    return digests
 
 
 def own_data_overrides(data_root: str, epochs: int = 1) -> List[str]:

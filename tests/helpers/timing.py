@@ -33,7 +33,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     if not path or reporter is None or session.config.option.collectonly:
         return
     # here, not at import: a session without the variable imports no torch
-    from gc_mmdet.cli.results import machine
+    from gc_mmdet.utils import machine
 
     counts = {k: len(reporter.stats.get(k, [])) for k in ('passed', 'failed', 'skipped', 'error')}
     per_test = defaultdict(float)  # setup (module fixtures: trained runs) + call + teardown

@@ -1,10 +1,12 @@
 """A toy mmengine model and data set for tests that run the real Runner
 in-process: a small net regressing random targets."""
 
+import os
 from typing import Sequence
 
 import torch
 from mmengine.model import BaseModel
+from mmengine.runner import Runner
 
 
 class Regressor(BaseModel):
@@ -42,3 +44,21 @@ def toy_loader(dataset: list, batch_size: int = 2) -> dict:
         sampler=dict(type='DefaultSampler', shuffle=True),
         collate_fn=dict(type='default_collate'),
     )
+
+
+def toy_runner(work_dir, name: str, model, train_dataloader: dict, **cfg) -> Runner:
+    """The real mmengine Runner over a toy model, as the in-process tests
+    build it: no checkpoints, seed 0, no default scope, an experiment name
+    of its own (``name`` and the process id); ``cfg`` adds or overrides any
+    of the Runner's arguments."""
+    args = dict(
+        model=model,
+        work_dir=str(work_dir),
+        train_dataloader=train_dataloader,
+        default_hooks=dict(checkpoint=None),
+        randomness=dict(seed=0),
+        default_scope=None,
+        experiment_name=f'{name}_{os.getpid()}',
+    )
+    args.update(cfg)
+    return Runner(**args)

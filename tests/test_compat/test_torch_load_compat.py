@@ -8,13 +8,12 @@ import sys
 
 import pytest
 import torch
-from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor, allow-lists checkpoint types)
 from gc_mmdet.compat.torch_load import mmengine_checkpoint_globals
 from helpers.torch_features import needs_checkpoint_allow_list
-from helpers.toy_runner import Regressor, toy_dataset, toy_loader
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader, toy_runner
 
 
 class ToyModel(Regressor):
@@ -28,10 +27,11 @@ class ToyModel(Regressor):
 
 
 def _runner(work_dir, max_iters, resume=False):
-    return Runner(
-        model=ToyModel(),
-        work_dir=str(work_dir),
-        train_dataloader=toy_loader(toy_dataset(8, (1, 6, 6))),
+    return toy_runner(
+        work_dir,
+        f'toy_{os.path.basename(str(work_dir))}_{max_iters}_{resume}',
+        ToyModel(),
+        toy_loader(toy_dataset(8, (1, 6, 6))),
         optim_wrapper=dict(
             constructor='GCOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
@@ -39,9 +39,6 @@ def _runner(work_dir, max_iters, resume=False):
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False)),
         resume=resume,
-        randomness=dict(seed=0),
-        default_scope=None,
-        experiment_name=f'toy_{os.path.basename(str(work_dir))}_{max_iters}_{resume}',
     )
 
 

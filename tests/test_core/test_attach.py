@@ -380,7 +380,7 @@ def _flatten_groups_as_zero(optimizer):
 def test_a_re_pointed_optimizer_stops_instead_of_running_without_gc(location):
     """GC never goes silently off: an optimizer whose groups no longer hold
     the weights GC selected stops at its next step with one line naming the
-    cause. The old code stepped on, and the channel means drifted."""
+    cause, rather than stepping on with the channel means drifting."""
     model = AllKinds()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     gc_mmdet.attach(opt, model, location=location)

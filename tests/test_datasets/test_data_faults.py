@@ -12,10 +12,10 @@ import os.path as osp
 import cv2
 import pytest
 
+from helpers.folders import hash_tree
 from helpers.own_coco import (
     edit_annotations,
     find,
-    hash_tree,
     make_own_coco,
     own_data_overrides,
     write_jpeg_with_orientation,
@@ -556,7 +556,7 @@ def test_no_classes_in_the_config_means_coco_classes(data, capsys, names, why):
 def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_path):
     """Image headers are cached by size and mtime outside the data folder: an
     unchanged image is not opened again, a changed one is."""
-    from gc_mmdet.datasets.checks import coco_check
+    from gc_mmdet.datasets.checks import image_files
 
     opts = own_data_overrides(data)
     assert run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)[0] == 0
@@ -566,7 +566,7 @@ def test_second_check_reads_no_unchanged_image(data, capsys, monkeypatch, tmp_pa
     def no_reading(path):
         raise AssertionError(f'{path} was read again')
 
-    monkeypatch.setattr(coco_check, 'probe_file', no_reading)
+    monkeypatch.setattr(image_files, 'probe_file', no_reading)
     assert run_tool(capsys, 'check_data', CONFIG, '--cfg-options', *opts)[0] == 0
     monkeypatch.undo()
     monkeypatch.setenv('GC_MMDET_CACHE_DIR', str(tmp_path / 'cache'))

@@ -20,7 +20,8 @@ from gc_mmdet.datasets import (
     read_synthetic_marker,
 )
 from gc_mmdet.datasets.synthetic import cache
-from helpers.own_coco import hash_tree, make_own_coco
+from helpers.folders import hash_tree
+from helpers.own_coco import make_own_coco
 from helpers.synthetic import GC_CONFIG, ROOT, run, tool_cmd
 
 TINY = dict(num_train=3, num_val=2, size=64, seed=0)
@@ -159,19 +160,18 @@ def test_interrupted_generation_is_finished_by_the_next_run(tmp_path, monkeypatc
     assert hash_tree(root) == hash_tree(fresh)
 
 
-def test_legacy_marker_is_recognised(tmp_path):
-    """A set written by generator version 2 (its marker lists no files) is
-    regenerated; the files its parameters name are its own, others stay."""
+def test_marker_without_its_file_list_is_not_ours(tmp_path):
+    """A marker that lists no files does not say which files are the
+    generator's: the folder is refused, nothing in it changed."""
     root = str(tmp_path / 'ds')
     generate_synthetic_coco(root, **TINY)
     marker = read_synthetic_marker(root)
-    legacy = {k: marker[k] for k in ('generator', 'params', 'stats')}
     with open(osp.join(root, MARKER_FILE), 'w') as f:
-        json.dump(dict(legacy, version=2), f)
-    with open(osp.join(root, 'train', 'keep.png'), 'w') as f:
-        f.write('mine')
-    assert ensure_synthetic_coco(root, **dict(TINY, num_train=1))['generated']
-    assert sorted(os.listdir(osp.join(root, 'train'))) == ['000000.png', 'keep.png']
+        json.dump({k: v for k, v in marker.items() if k != 'files'}, f)
+    before = hash_tree(root)
+    with pytest.raises(SyntheticFolderError, match='did not make'):
+        ensure_synthetic_coco(root, **dict(TINY, num_train=1))
+    assert hash_tree(root) == before
 
 
 _WORKER = textwrap.dedent("""
@@ -249,32 +249,6 @@ def test_the_reproduction_stops_with_an_error_and_loses_nothing(
     assert len(errors) == 1 and expected in errors[0], proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr
     assert hash_tree(user_coco) == before
-
-
-def test_work_dir_rules(tmp_path):
-    from gc_mmdet.utils import UserError, check_work_dir
-
-    check_work_dir(str(tmp_path / 'new'))  # does not exist
-    empty = tmp_path / 'empty'
-    empty.mkdir()
-    check_work_dir(str(empty))
-    # an earlier run's work dir is reused: it has last_checkpoint or a run folder
-    by_ckpt, by_log = tmp_path / 'run_a', tmp_path / 'run_b'
-    by_ckpt.mkdir()
-    (by_ckpt / 'last_checkpoint').write_text('epoch_1.pth')
-    (by_log / '20261124_101500').mkdir(parents=True)
-    for run_dir in (by_ckpt, by_log):
-        (run_dir / 'metrics.json').write_text('{}')
-        check_work_dir(str(run_dir))
-    mine = tmp_path / 'mine'
-    mine.mkdir()
-    (mine / 'metrics.json').write_text('my numbers')
-    with pytest.raises(UserError, match='holds files that no training run wrote'):
-        check_work_dir(str(mine))
-    cfg = empty / 'exp.py'
-    cfg.write_text('x = 1')
-    with pytest.raises(UserError, match='would overwrite the config'):
-        check_work_dir(str(empty), str(cfg))
 
 
 @pytest.mark.slow  # starts a process: seconds

@@ -12,12 +12,12 @@ import pytest
 from mmengine.config import Config
 
 from gc_mmdet.cli.run_logs import last_checkpoint, read_scalars, train_records
+from helpers.folders import hash_tree
 from helpers.own_coco import (
     CLASSES,
     add_unusual_images,
     edit_annotations,
     find,
-    hash_tree,
     make_own_coco,
     own_data_overrides,
 )

@@ -5,16 +5,13 @@ weight's channel means and ends on the eager run's weights up to inductor's
 reordered float sums. A small model, since inductor compiled the demo
 detector for about 5 minutes on this CPU."""
 
-import os
-
 import pytest
 import torch
-from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet.engine.optimizers  # noqa: F401  (registers the constructor)
 from gc_mmdet.core import channel_mean, select_targets
-from helpers.toy_runner import Regressor, toy_dataset, toy_loader
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader, toy_runner
 
 pytestmark = pytest.mark.slow  # inductor compiles C++ kernels
 
@@ -40,19 +37,16 @@ def _train(work_dir, name, compile_cfg):
     torch.manual_seed(0)
     model = SmallNet()
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    runner = Runner(
-        model=model,
-        work_dir=str(work_dir / name),
-        train_dataloader=toy_loader(toy_dataset(12, (3, 8, 8), (2,))),
+    runner = toy_runner(
+        work_dir / name,
+        f'compile_{name}',
+        model,
+        toy_loader(toy_dataset(12, (3, 8, 8), (2,))),
         optim_wrapper=dict(
             constructor='GCOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-3),
         ),
         train_cfg=dict(by_epoch=False, max_iters=ITERS),
-        default_hooks=dict(checkpoint=None),
-        randomness=dict(seed=0),
-        default_scope=None,
-        experiment_name=f'compile_{name}_{os.getpid()}',
         cfg=dict(compile=compile_cfg),
     )
     runner.train()

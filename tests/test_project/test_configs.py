@@ -14,6 +14,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import gc_mmdet  # noqa: F401
+from gc_mmdet.engine.optimizers import gc_handle_of
 from gc_mmdet.utils import without_pretrained
 from helpers.synthetic import ROOT
 
@@ -97,7 +98,7 @@ def test_gc_config_builds_and_centralizes_every_conv_fc(path):
     model = MODELS.build(without_pretrained(cfg.model))
     with DefaultScope.overwrite_default_scope('mmdet'):
         ow = build_optim_wrapper(model, cfg.optim_wrapper)
-    kinds = [t.kind for t in ow.gc_handle.targets]
+    kinds = [t.kind for t in gc_handle_of(ow).targets]
     assert len(kinds) == _expected_gc(model) > 50
     # 2 shared fcs + cls + reg; the 4-conv-1-fc head (4c1f, GN rows) has 1 fc
     shared4conv1fc = '4conv1fc' in path or 'gn' in path
@@ -271,11 +272,11 @@ def test_beyond_paper_pairs_differ_only_by_gc_and_build(baseline, gc_config):
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(without_pretrained(cfg.model))
         ow = build_optim_wrapper(model, cfg.optim_wrapper)
-    kinds = [t.kind for t in ow.gc_handle.targets]
+    kinds = [t.kind for t in gc_handle_of(ow).targets]
     assert kinds.count('conv') > 40
     if 'dino' in gc_config:
         assert kinds.count('attention') == 6  # the decoder's self-attention in_proj
-        assert 'not a known layer' not in ow.gc_handle.summary()
+        assert 'not a known layer' not in gc_handle_of(ow).summary()
 
 
 EVERY_CONFIG = sorted(

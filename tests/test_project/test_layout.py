@@ -66,3 +66,27 @@ def test_import_rules(part):
                     f'{osp.relpath(path, ROOT)}:{line} imports {module} (core: torch only)'
                 )
     assert not wrong, '\n'.join(wrong)
+
+
+def test_the_package_imports_no_repository_code():
+    """The installed package holds what users import: nothing of it imports
+    this repository's tooling (tools/repo_tools), scripts or test helpers."""
+    wrong = [
+        f'{osp.relpath(path, ROOT)}:{line} imports {module}'
+        for path in glob.glob(osp.join(PACKAGE, '**', '*.py'), recursive=True)
+        for module, line in _imports(path)
+        if module.split('.')[0] in ('repo_tools', 'helpers', 'tools', 'benchmarks', 'tests')
+    ]
+    assert not wrong, '\n'.join(wrong)
+
+
+@pytest.mark.parametrize('folder', ['tools', 'benchmarks'])
+def test_scripts_do_not_edit_the_import_path(folder):
+    """tools/ and benchmarks/ import through declared paths (their own folder,
+    pyproject's pytest ``pythonpath``, ``PYTHONPATH=tests:tools``)."""
+    wrong = [
+        osp.relpath(path, ROOT)
+        for path in glob.glob(osp.join(ROOT, folder, '**', '*.py'), recursive=True)
+        if 'sys.path' in open(path).read()
+    ]
+    assert not wrong, wrong

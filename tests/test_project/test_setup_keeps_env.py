@@ -2,7 +2,6 @@
 a requirement needs another version of an installed package, setup stops
 with one line naming both and changes nothing."""
 
-import hashlib
 import os
 import os.path as osp
 import site
@@ -11,26 +10,14 @@ import sys
 
 import pytest
 
+from helpers.folders import hash_tree
 from helpers.synthetic import ROOT
-
-
-def _tree_hash(folder):
-    digest = hashlib.sha256()
-    for dirpath, dirnames, filenames in sorted(os.walk(folder)):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = osp.join(dirpath, name)
-            digest.update(path.encode())
-            if not osp.islink(path):
-                with open(path, 'rb') as f:
-                    digest.update(f.read())
-    return digest.hexdigest()
 
 
 @pytest.mark.slow  # starts a process: seconds
 def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     """A user's environment whose setuptools (99.0) is newer than gc_mmdet's
-    ``setuptools<81``: the old setup downgraded it; now it stops."""
+    ``setuptools<81``: setup stops, and leaves it as it is."""
     env = tmp_path / 'user_env'
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(env)], check=True)
     pyver = f'python{sys.version_info[0]}.{sys.version_info[1]}'
@@ -41,7 +28,7 @@ def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     dist = own / 'setuptools-99.0.dist-info'
     dist.mkdir()
     (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: setuptools\nVersion: 99.0\n')
-    before = _tree_hash(env)
+    before = hash_tree(env)
 
     proc = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'setup.sh')],
@@ -58,4 +45,4 @@ def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     )
     assert 'setuptools==99.0' in errors[0] and 'setuptools<81' in errors[0], errors[0]
     assert 'setup does not change a package the environment already has' in errors[0]
-    assert _tree_hash(env) == before
+    assert hash_tree(env) == before

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from gc_mmdet.cli.render_docs import _PHASES, suite_times
 from helpers.synthetic import ROOT
+from repo_tools.render_docs import PHASES, suite_times
 
 pytestmark = pytest.mark.slow  # each test starts pytest sessions
 
@@ -60,7 +60,7 @@ def test_a_session_records_its_phase(tmp_path):
     assert phase['slowest'][0] == ['test_a.py::test_slow', 1]
     assert phase['wall_s'] >= 1 and phase['machine']['cores'] >= 1
     table = suite_times(res)
-    label = _PHASES.get(f'{env}: not slow', f'{env}: not slow')
+    label = PHASES.get(f'{env}: not slow', f'{env}: not slow')
     assert f'| {label} | 2 | 1 | 0 |' in table
     assert '- `test_a.py::test_slow`: 1 s' in table
 

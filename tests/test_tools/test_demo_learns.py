@@ -10,10 +10,10 @@ import os.path as osp
 import cv2
 import pytest
 
-from gc_mmdet.cli.render_docs import demo_table
-from gc_mmdet.cli.results import load_results
 from helpers.eval_backends import compare_backends, stats_table
 from helpers.synthetic import assert_ok, data_root_overrides, run, tool_cmd
+from repo_tools.render_docs import demo_table
+from repo_tools.results import load_results
 
 pytestmark = pytest.mark.slow
 

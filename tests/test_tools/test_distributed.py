@@ -303,7 +303,8 @@ def test_data_check_runs_on_rank_0_only(tmp_path):
     """2 processes on a data set with a missing image: rank 0 checks and
     prints the one error line, rank 1 waits for its verdict and stops
     without printing it again; nothing trains."""
-    from helpers.own_coco import hash_tree, make_own_coco, own_data_overrides
+    from helpers.folders import hash_tree
+    from helpers.own_coco import make_own_coco, own_data_overrides
 
     data = str(tmp_path / 'my_fruit')
     make_own_coco(data)

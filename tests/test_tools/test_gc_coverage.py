@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 
+from gc_mmdet.engine.optimizers import gc_handle_of
 from helpers.synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tool_cmd
 
 
@@ -78,12 +79,12 @@ def test_verify_fails_on_a_baseline_run_naming_a_layer(trained_baseline):
 def test_detr_and_dino_attention_is_covered_and_embeddings_are_not(
     name, attention, embeddings, positional
 ):
-    from gc_mmdet.cli.gc_coverage import build_selection, load_with_gc
+    from gc_mmdet.cli.gc_coverage import build_model_with_gc, load_with_gc
     from gc_mmdet.core.selection import SKIP_EMBEDDING, SKIP_OTHER, SKIP_POSITIONAL
 
     cfg, _ = load_with_gc('mmdet::' + name)
-    _, wrapper = build_selection(cfg)
-    sel = wrapper.gc_handle.selection
+    _, wrapper = build_model_with_gc(cfg)
+    sel = gc_handle_of(wrapper).selection
     assert sorted(t.name for t in sel.targets if t.kind == 'attention') == sorted(attention)
     assert sel.skipped[SKIP_EMBEDDING] == embeddings
     assert sel.skipped.get(SKIP_POSITIONAL, []) == positional

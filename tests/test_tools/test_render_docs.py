@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from gc_mmdet.cli.render_docs import BLOCKS, doc_files, render_docs, stale_blocks
-from gc_mmdet.cli.results import load_results
 from gc_mmdet.utils import UserError
 from helpers.synthetic import ROOT
+from repo_tools.render_docs import BLOCKS, doc_files, render_docs, stale_blocks
+from repo_tools.results import load_results
 
 RESULTS = osp.join(ROOT, 'docs', 'results')
 

@@ -12,10 +12,10 @@ import torch
 from scipy import stats
 
 from gc_mmdet.cli import compare_seeds as S
-from gc_mmdet.cli.render_docs import compare_table
-from gc_mmdet.cli.results import load_results
 from gc_mmdet.cli.run_logs import last_checkpoint
 from helpers.synthetic import assert_ok, run, tiny_overrides, tool_cmd
+from repo_tools.render_docs import compare_table
+from repo_tools.results import load_results
 
 #: final AP per seed of the 3-seed comparison published at cb2a0e6+changes
 #: (docs/results/compare_demo.json, 2026-12-03): the data of issue 33

@@ -9,7 +9,8 @@ size) as a run that trains on wrong data without a word.
 images it lists (generating the synthetic data set first where configured),
 prints warnings and a one-line summary per file, and raises one
 :class:`UserError` listing every error, one line each (see
-:mod:`gc_mmdet.datasets.checks.coco_check` for the rules).
+:mod:`~gc_mmdet.datasets.checks.coco_sections` and
+:mod:`~gc_mmdet.datasets.checks.config_against_data` for the rules).
 
 Example:
     >>> cfg = Config.fromfile('configs/own_data/mask-rcnn_r18-half_fpn_gn-all_gc_own-coco.py')
@@ -23,32 +24,20 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from mmdet.registry import DATASETS
 
+from ...utils.config_parts import evaluator_metrics, leaf_datasets, type_name
 from ...utils.errors import UserError
 from ..synthetic import ensure_synthetic_coco
 from ..synthetic_coco_dataset import SyntheticCocoDataset
-from .coco_check import (
-    Findings,
-    _names,
-    _short,
-    check_class_mapping,
-    check_coco_contents,
-    training_split_summary,
-)
+from .coco_sections import check_coco_contents
+from .config_against_data import check_class_mapping, check_type_classes, training_split_summary
+from .findings import Findings, format_names, format_value
 
 __all__ = ['check_datasets', 'check_data_report', 'check_classes_value', 'check_num_classes']
 
 
 def _datasets(node: Any) -> Iterator[dict]:
     """Leaf dataset configs, looking through Concat/Repeat-style wrappers."""
-    if not isinstance(node, dict):
-        return
-    if 'dataset' in node:
-        yield from _datasets(node['dataset'])
-    elif 'datasets' in node:
-        for d in node['datasets']:
-            yield from _datasets(d)
-    else:
-        yield node
+    return (d for d in leaf_datasets(node) if isinstance(d, dict))
 
 
 def _join(root: Optional[str], path: str) -> str:
@@ -57,10 +46,6 @@ def _join(root: Optional[str], path: str) -> str:
 
 def _remote(path: str) -> bool:
     return '://' in path
-
-
-def _type_name(ds_type: Any) -> str:
-    return getattr(ds_type, '__name__', ds_type) if ds_type is not None else 'None'
 
 
 def _dataset_class(ds_type: Any) -> Any:
@@ -105,14 +90,14 @@ def check_classes_value(key: str, classes: Any, findings: Findings) -> Optional[
             'bad-classes',
             source,
             f'is the string {classes!r}, which mmdet reads letter by letter as the classes '
-            f'{_names(list(classes))}; write a tuple: classes=({classes!r},)',
+            f'{format_names(list(classes))}; write a tuple: classes=({classes!r},)',
         )
         return None
     if not isinstance(classes, (list, tuple)) or not classes:
         findings.add(
             'bad-classes',
             source,
-            f'{_short(classes)} is not a tuple of class names; write '
+            f'{format_value(classes)} is not a tuple of class names; write '
             "classes=('name', ...) with the category names to train on",
         )
         return None
@@ -121,7 +106,7 @@ def check_classes_value(key: str, classes: Any, findings: Findings) -> Optional[
         findings.add(
             'bad-classes',
             source,
-            f'holds {_names(wrong)}, which are not class names; list the category names '
+            f'holds {format_names(wrong)}, which are not class names; list the category names '
             '(their "name" in the annotation file, not their ids) as strings',
         )
         return None
@@ -130,7 +115,7 @@ def check_classes_value(key: str, classes: Any, findings: Findings) -> Optional[
         findings.add(
             'bad-classes',
             source,
-            f'lists {_names(repeated)} more than once; list each class once (mmdet would give '
+            f'lists {format_names(repeated)} more than once; list each class once (mmdet would give '
             'each copy a label of its own)',
         )
         return None
@@ -142,7 +127,7 @@ def _num_classes(node: Any, path: str) -> Iterator[Tuple[str, int]]:
     RPN's (one class: object) and semantic heads' (stuff classes), which
     mmdet's ``NumClassCheckHook`` leaves out too."""
     if isinstance(node, dict):
-        if str(_type_name(node.get('type'))).endswith('SemanticHead'):
+        if str(type_name(node.get('type'))).endswith('SemanticHead'):
             return
         for k, v in node.items():
             if k == 'num_classes' and type(v) is int:
@@ -163,7 +148,7 @@ def check_num_classes(cfg: Any, key: str, classes: Sequence[str], findings: Find
             findings.add(
                 'num-classes-mismatch',
                 where,
-                f'{n}, but {key} uses {len(classes)} classes ({_names(classes)}); set '
+                f'{n}, but {key} uses {len(classes)} classes ({format_names(classes)}); set '
                 f'num_classes={len(classes)} in every head (num_classes=len(classes))',
             )
 
@@ -174,7 +159,7 @@ def _pipeline_facts(pipeline: Any) -> tuple:
     for t in pipeline or []:
         if not isinstance(t, dict):
             continue
-        name = _type_name(t.get('type'))
+        name = type_name(t.get('type'))
         if name.endswith('LoadAnnotations') and t.get('with_mask'):
             need_masks = True
         if name.endswith('LoadImageFromFile'):
@@ -215,7 +200,7 @@ def _make_synthetic(key: str, ds: dict) -> None:
         raise UserError(
             f'{key}: synthetic= is understood by '
             f"type='SyntheticCocoDataset' only, not by "
-            f'type={_type_name(ds.get("type"))!r}; nothing was generated. '
+            f'type={type_name(ds.get("type"))!r}; nothing was generated. '
             'To train on your own data, drop the inherited key by '
             'writing the dataset dict with _delete_=True (see '
             'docs/own_data.md)'
@@ -225,7 +210,12 @@ def _make_synthetic(key: str, ds: dict) -> None:
 
 
 def _check_dataset_files(
-    key: str, ds: dict, classes: Optional[List[str]], default: bool, findings: Findings, done: set
+    key: str,
+    ds: dict,
+    classes: Optional[List[str]],
+    type_classes: bool,
+    findings: Findings,
+    done: set,
 ) -> None:
     """Check the annotation file and images of the dataset at ``key`` (once
     per file, image folder and need of masks)."""
@@ -243,7 +233,8 @@ def _check_dataset_files(
         ann, data, findings, img_dir=img_dir, need_masks=need_masks, apply_orientation=orientation
     )
     if classes is not None and checked['categories'] is not None:
-        check_class_mapping(ann, checked['categories'], classes, findings, key, default=default)
+        check = check_type_classes if type_classes else check_class_mapping
+        check(ann, checked['categories'], classes, findings, key)
     if ds.get('test_mode'):
         findings.info.append(f'{ann}: {len(checked["images"])} images')
     else:
@@ -267,13 +258,13 @@ def check_data_report(
             continue
         for ds in _datasets(loader.get('dataset')):
             _make_synthetic(f'{key}.dataset', ds)
-            classes, default = _classes(ds)
-            if classes is not None and not default:
+            classes, type_classes = _classes(ds)
+            if classes is not None and not type_classes:
                 classes = check_classes_value(f'{key}.dataset', classes, findings)
             mapping_faults = findings.count('class-not-in-categories') + findings.count(
                 'class-order'
             )
-            _check_dataset_files(f'{key}.dataset', ds, classes, default, findings, done)
+            _check_dataset_files(f'{key}.dataset', ds, classes, type_classes, findings, done)
             mapped = mapping_faults == findings.count('class-not-in-categories') + findings.count(
                 'class-order'
             )
@@ -281,9 +272,8 @@ def check_data_report(
                 # the heads follow the classes; with classes still to fix, so are they
                 check_num_classes(cfg, f'{key}.dataset', classes, findings)
     for key in evaluators:
-        evs = cfg.get(key)
-        for ev in evs if isinstance(evs, (list, tuple)) else [evs]:
-            ann = (ev or {}).get('ann_file')
+        for ev in evaluator_metrics(cfg.get(key)):
+            ann = ev.get('ann_file') if isinstance(ev, dict) else None
             if not ann or _remote(ann):
                 continue
             if not osp.isfile(ann):

@@ -39,8 +39,9 @@ import shutil
 import tempfile
 from typing import Dict, Iterable, List, Optional
 
+from ...utils.atomic_files import atomic_write
 from ...utils.errors import UserError
-from .coco_files import GENERATOR_NAME, GENERATOR_VERSION, ann_file_path, image_path, write_split
+from .coco_files import GENERATOR_NAME, GENERATOR_VERSION, ann_file_path, write_split
 from .render import SPLITS
 
 try:  # POSIX only; serialises concurrent generation of one folder.
@@ -110,7 +111,8 @@ def read_synthetic_marker(out_dir: str) -> Optional[dict]:
     Returns:
         dict, optional: The marker contents (``generator``, ``version``,
         ``complete``, ``files``, ``params``, ``stats``), or None when there
-        is no marker, it is unreadable, or another program wrote it.
+        is no marker, it is unreadable, or it is not this generator's (another
+        program's, or without the list of files it wrote).
     """
     try:
         with open(osp.join(out_dir, MARKER_FILE)) as f:
@@ -119,20 +121,14 @@ def read_synthetic_marker(out_dir: str) -> Optional[dict]:
         return None
     if not isinstance(record, dict) or record.get('generator') != GENERATOR_NAME:
         return None
+    if not isinstance(record.get('files'), list):
+        return None
     return record
 
 
 def _marker_files(record: dict) -> List[str]:
-    """The files a marker says the generator wrote. Markers of versions <= 2
-    listed none: their files are those the recorded parameters name."""
-    if isinstance(record.get('files'), list):
-        return [str(f) for f in record['files']]
-    params = record.get('params') or {}
-    files = []
-    for split, key in zip(SPLITS, ('num_train', 'num_val')):
-        files += [image_path(split, i) for i in range(int(params.get(key, 0)))]
-        files.append(ann_file_path(split))
-    return files
+    """The files a marker says the generator wrote."""
+    return [str(f) for f in record['files']]
 
 
 def _safe_relpath(path: str) -> bool:
@@ -188,11 +184,11 @@ def _owned_files(out_dir: str) -> List[str]:
 
 
 def _write_marker(out_dir: str, record: dict) -> None:
-    tmp = osp.join(out_dir, _MARKER_TMP)
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2)
-        f.write('\n')
-    os.replace(tmp, osp.join(out_dir, MARKER_FILE))
+    atomic_write(
+        json.dumps(record, indent=2) + '\n',
+        osp.join(out_dir, MARKER_FILE),
+        partial=osp.join(out_dir, _MARKER_TMP),
+    )
 
 
 def _remove_empty_parents(out_dir: str, files: Iterable[str]) -> None:

@@ -123,7 +123,7 @@ def _split_code(split: str) -> int:
     return SPLITS.index(split)
 
 
-def _image_rng(seed: int, split: str, index: int, stream: int) -> np.random.Generator:
+def image_rng(seed: int, split: str, index: int, stream: int) -> np.random.Generator:
     """Independent generator per (seed, split, image, purpose)."""
     return np.random.default_rng([int(seed), _split_code(split), int(index), int(stream)])
 
@@ -236,7 +236,7 @@ def render_synthetic_image(
         SyntheticImage: The BGR image and its painted instances. At least one
         instance is always kept (the last sampled shape is never occluded).
     """
-    rng = _image_rng(seed, split, index, 0)
+    rng = image_rng(seed, split, index, 0)
     img = _render_background(rng, size)
 
     num = int(rng.integers(min_objects, max_objects + 1))

@@ -34,27 +34,17 @@ data augmentation drawn in workers may differ.
     custom_hooks = [dict(type='DeterministicResumeHook')]
 """
 
-from typing import Any, Iterator, List, Optional
+from typing import Any, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, Runner
 
 from ...datasets.transforms import SeedPerSample
+from ...utils.config_parts import leaf_datasets
 from ...utils.seeding import EPOCH, ITER, reseed
 
 __all__ = ['DeterministicResumeHook', 'reseed']
-
-
-def _leaf_datasets(dataset: Any) -> Iterator[Any]:
-    """The datasets under Concat/Repeat/ClassBalanced-style wrappers."""
-    if hasattr(dataset, 'datasets'):
-        for d in dataset.datasets:
-            yield from _leaf_datasets(d)
-    elif hasattr(dataset, 'dataset'):
-        yield from _leaf_datasets(dataset.dataset)
-    else:
-        yield dataset
 
 
 @HOOKS.register_module()
@@ -72,7 +62,7 @@ class DeterministicResumeHook(Hook):
         self._seeding = []
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
             return  # no epochs to seed by (module docstring)
-        for dataset in _leaf_datasets(runner.train_dataloader.dataset):
+        for dataset in leaf_datasets(runner.train_dataloader.dataset):
             transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None)
             if transforms is None:
                 continue

@@ -21,6 +21,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ...core.centralize import centralize_
 from ...core.selection import GCTarget, select_targets
+from ..optimizers import gc_handle_of
 
 __all__ = ['GCStatsHook', 'default_layers', 'gradient_stats']
 
@@ -131,7 +132,7 @@ class GCStatsHook(Hook):
             else [wrappers]
         )
         for wrapper in wrappers:
-            handle = getattr(wrapper, 'gc_handle', None)
+            handle = gc_handle_of(wrapper)
             if handle is not None:  # GC: observe its handle
                 with_gc = True
                 targets = list(handle.targets)

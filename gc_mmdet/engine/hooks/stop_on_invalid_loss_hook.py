@@ -20,7 +20,7 @@ from typing import Optional
 
 import torch
 from mmdet.engine.hooks import CheckInvalidLossHook
-from mmengine.registry import HOOKS
+from mmdet.registry import HOOKS
 from mmengine.runner import Runner
 
 from ...utils.errors import UserError

@@ -24,12 +24,12 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 from torch.optim import Optimizer
 
-from ...core.attach import LOCATIONS, WEIGHT_DECAY_MODES, attach
+from ...core.attach import LOCATIONS, WEIGHT_DECAY_MODES, GCHandle, attach
 from ...core.selection import LAYERS, LAYOUTS
 from ...utils.errors import ConfigKeyError
 from .paramwise import ReadRecorder, gc_opt_outs, split_gc_flags, unread_keys_error
 
-__all__ = ['GCOptimWrapperConstructor', 'GC_CFG_DEFAULTS', 'check_gc_cfg']
+__all__ = ['GCOptimWrapperConstructor', 'GC_CFG_DEFAULTS', 'check_gc_cfg', 'gc_handle_of']
 
 #: every key of ``optim_wrapper.gc_cfg`` with its default
 GC_CFG_DEFAULTS: Dict[str, str] = dict(
@@ -42,6 +42,19 @@ GC_CFG_DEFAULTS: Dict[str, str] = dict(
 _ALLOWED = dict(
     layers=LAYERS, location=LOCATIONS, layout=LAYOUTS, weight_decay_mode=WEIGHT_DECAY_MODES
 )
+
+
+def gc_handle_of(optim_wrapper: OptimWrapper) -> Optional[GCHandle]:
+    """The :class:`~gc_mmdet.GCHandle` that :class:`GCOptimWrapperConstructor`
+    attached to ``optim_wrapper`` (its ``gc_handle`` attribute), or ``None``
+    for a wrapper built without GC.
+
+    Example:
+        >>> handle = gc_handle_of(runner.optim_wrapper)
+        >>> print(handle.summary() if handle else 'no GC')
+    """
+    handle = getattr(optim_wrapper, 'gc_handle', None)
+    return handle if isinstance(handle, GCHandle) else None
 
 
 def check_gc_cfg(gc_cfg: Any) -> Dict[str, str]:
@@ -90,7 +103,8 @@ class GCOptimWrapperConstructor:
     the same tensors in the same groups with the same options. Then it
     attaches GC to its optimizer (to each one of an ``OptimWrapperDict``)
     with :func:`gc_mmdet.attach`, keeps the handle as the wrapper's
-    ``gc_handle`` and logs which weights GC covers.
+    ``gc_handle`` attribute (read it with :func:`gc_handle_of`) and logs
+    which weights GC covers.
 
     Args:
         optim_wrapper_cfg: as for the base constructor, plus an optional
@@ -108,7 +122,7 @@ class GCOptimWrapperConstructor:
         >>> optim_wrapper = build_optim_wrapper(model, dict(
         ...     constructor='GCOptimWrapperConstructor',
         ...     optimizer=dict(type='SGD', lr=0.02, momentum=0.9)))
-        >>> print(optim_wrapper.gc_handle.summary())
+        >>> print(gc_handle_of(optim_wrapper).summary())
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:

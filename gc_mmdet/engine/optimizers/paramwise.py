@@ -29,7 +29,7 @@ __all__ = ['split_gc_flags', 'gc_opt_outs', 'ReadRecorder', 'KNOWN_READERS', 'un
 
 #: ``paramwise_cfg`` keys read by the constructors of mmengine 0.10, mmdet 3.3
 #: and mmpretrain 1.2, to name the constructor a key belongs to (checked
-#: against the installed classes by tests/test_engine/test_paramwise.py)
+#: against the installed classes by tests/test_engine/test_optimizers/test_paramwise.py)
 KNOWN_READERS: Dict[str, Tuple[str, ...]] = {
     'DefaultOptimWrapperConstructor': (
         'bias_lr_mult',

@@ -19,12 +19,9 @@ import json
 import os.path as osp
 from typing import Any, Optional
 
+from ...utils.config_parts import type_name
+
 __all__ = ['check_gc_strategy', 'zero_stage']
-
-
-def _type_name(strategy: Any) -> str:
-    kind = strategy.get('type', '')
-    return kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
 
 
 def zero_stage(strategy: Any) -> int:
@@ -53,7 +50,7 @@ def check_gc_strategy(strategy: Optional[Any]) -> None:
     """
     if not strategy or not hasattr(strategy, 'get'):
         return
-    name = _type_name(strategy)
+    name = type_name(strategy.get('type', ''))
     if name == 'FSDPStrategy':
         raise ValueError(
             "strategy=dict(type='FSDPStrategy') is FSDP1, which flattens every weight into one "

@@ -15,7 +15,6 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.registry import HOOKS
-from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet
@@ -23,7 +22,7 @@ import gc_mmdet.engine.hooks
 from gc_mmdet.core import ChannelLayout, GCTarget
 from gc_mmdet.engine.hooks import GCStatsHook
 from gc_mmdet.engine.hooks.gc_stats_hook import default_layers
-from helpers.toy_runner import Regressor, toy_dataset, toy_loader
+from helpers.toy_runner import Regressor, toy_dataset, toy_loader, toy_runner
 
 MAX_ITERS = 6
 INTERVAL = 2
@@ -76,18 +75,16 @@ def _train(work_dir, name, gc=True, hooks=()):
     optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
     if gc:
         optim_wrapper['constructor'] = 'GCOptimWrapperConstructor'
-    runner = Runner(
-        model=ToyModel(),
-        work_dir=str(work_dir / name),
-        train_dataloader=toy_loader(toy_dataset(12, (1, 6, 6))),
+    runner = toy_runner(
+        work_dir / name,
+        f'gc_stats_{name}',
+        ToyModel(),
+        toy_loader(toy_dataset(12, (1, 6, 6))),
         optim_wrapper=optim_wrapper,
         train_cfg=dict(by_epoch=False, max_iters=MAX_ITERS),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),
         log_processor=dict(by_epoch=False, window_size=1),
         custom_hooks=list(hooks),
-        randomness=dict(seed=0),
-        default_scope=None,
-        experiment_name=f'gc_stats_{name}_{os.getpid()}',
     )
     runner.train()
     return runner

@@ -11,10 +11,10 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmengine.model import BaseModel
 from mmengine.registry import TRANSFORMS
-from mmengine.runner import Runner
 from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers DeterministicResumeHook)
+from helpers.toy_runner import toy_runner
 
 
 @TRANSFORMS.register_module(force=True)
@@ -47,10 +47,11 @@ def _seen(tmp_path, loop):
         dict(by_epoch=True, max_epochs=2) if loop == 'epoch' else dict(by_epoch=False, max_iters=4)
     )
     sampler = 'DefaultSampler' if loop == 'epoch' else 'InfiniteSampler'
-    runner = Runner(
-        model=Recorder(),
-        work_dir=str(tmp_path),
-        train_dataloader=dict(
+    runner = toy_runner(
+        tmp_path,
+        f'resume_hook_{loop}_{tmp_path.name}',
+        Recorder(),
+        dict(
             dataset=Four(pipeline=[dict(type='DrawNumber')], serialize_data=False),
             sampler=dict(type=sampler, shuffle=False),
             batch_size=2,
@@ -60,10 +61,6 @@ def _seen(tmp_path, loop):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         train_cfg=train_cfg,
         custom_hooks=[dict(type='DeterministicResumeHook')],
-        default_hooks=dict(checkpoint=None),
-        randomness=dict(seed=0),
-        default_scope=None,
-        experiment_name=f'resume_hook_{loop}_{tmp_path.name}',
     )
     runner.train()
     return runner.model.seen

@@ -16,11 +16,12 @@ import os.path as osp
 import re
 from typing import Callable, Dict, List, Mapping, Tuple
 
-from ..utils.errors import UserError
+from gc_mmdet.cli.compare_seeds import arm_tests, seed_band, summary_table
+from gc_mmdet.cli.run_logs import TASK_LABELS
+from gc_mmdet.utils import UserError
+
 from .benchmark_tables import data_check_table, eval_backends_table, gc_overhead_table, on_machine
-from .compare_seeds import arm_tests, seed_band, summary_table
 from .results import RESULTS_DIR, load_results
-from .run_logs import TASK_LABELS
 
 __all__ = ['BLOCKS', 'doc_files', 'render_text', 'render_docs', 'stale_blocks']
 
@@ -107,7 +108,7 @@ def compare_table(res: Mapping) -> str:
 
 
 #: what each recorded test session is (tests/helpers/timing.py names them)
-_PHASES = {
+PHASES = {
     '.venv: all': '`make test`: the whole suite',
     '.venv-oldest: not slow': '`make test`: the fast tests on the oldest stack',
     '.venv: not slow': '`make test-fast`',
@@ -118,10 +119,10 @@ def suite_times(res: Mapping) -> str:
     """How long the test sessions took, and their slowest tests."""
     lines = ['| session | passed | skipped | failed | wall time |', '|---|---|---|---|---|']
     phases = res['phases']
-    for name in sorted(phases, key=lambda n: list(_PHASES).index(n) if n in _PHASES else 99):
+    for name in sorted(phases, key=lambda n: list(PHASES).index(n) if n in PHASES else 99):
         p, c = phases[name], phases[name]['counts']
         lines.append(
-            f'| {_PHASES.get(name, name)} | {c["passed"]} | {c["skipped"]} | '
+            f'| {PHASES.get(name, name)} | {c["passed"]} | {c["skipped"]} | '
             f'{c["failed"] + c["error"]} | {_duration(p["wall_s"])} |'
         )
     first = phases[next(iter(sorted(phases)))]
@@ -154,9 +155,9 @@ _WRITER = {
     'demo': 'make demo',
     'compare_demo': 'make compare',
     'test_times': 'GC_MMDET_TEST_TIMES=docs/results/test_times.json make test',
-    'gc_overhead': 'python benchmarks/gc_overhead.py --publish docs/results',
-    'data_check_cost': 'python benchmarks/data_check_cost.py --publish docs/results',
-    'coco_eval_backends': 'python benchmarks/coco_eval_backends.py --publish docs/results',
+    'gc_overhead': 'PYTHONPATH=tests:tools python benchmarks/gc_overhead.py --publish docs/results',
+    'data_check_cost': 'PYTHONPATH=tests:tools python benchmarks/data_check_cost.py --publish docs/results',
+    'coco_eval_backends': 'PYTHONPATH=tests:tools python benchmarks/coco_eval_backends.py --publish docs/results',
 }
 
 

@@ -9,6 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, DefaultScope
 
 from gc_mmdet.cli.gc_coverage import load_with_gc, read_config
+from gc_mmdet.engine.optimizers import gc_handle_of
 from gc_mmdet.engine.optimizers.paramwise import KNOWN_READERS, ReadRecorder
 from gc_mmdet.utils.pretrained import without_pretrained
 from helpers.mmpretrain_lib import needs_mmpretrain, use_mmpretrain
@@ -57,7 +58,7 @@ def test_gc_keeps_the_layer_decay_groups(convnext):
     groups = gc.optimizer.param_groups
     assert len(groups) == 16
     assert len({g['lr'] for g in groups}) == 8 and {g['weight_decay'] for g in groups} == {0, 0.05}
-    names = {t.name for t in gc.gc_handle.targets}
+    names = {t.name for t in gc_handle_of(gc).targets}
     assert 'backbone.stages.0.0.depthwise_conv.weight' in names
     assert 'roi_head.mask_head.conv_logits.weight' in names
 

@@ -420,3 +420,14 @@ def test_what_would_change_training_silently_stops_the_build(cfg, match):
     with pytest.raises(ConfigKeyError, match=match) as error:
         build_optim_wrapper(AllKinds(), cfg)
     assert '\n' not in str(error.value)
+
+
+def test_gc_handle_of_a_wrapper_with_and_without_gc():
+    from gc_mmdet import GCHandle
+    from gc_mmdet.engine.optimizers import gc_handle_of
+
+    model = AllKinds()
+    handle = gc_handle_of(build_optim_wrapper(model, gc_wrapper_cfg()))
+    assert isinstance(handle, GCHandle) and handle.targets
+    plain = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1)))
+    assert gc_handle_of(plain) is None

@@ -11,6 +11,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper, build_o
 from torch import nn
 
 import gc_mmdet  # noqa: F401
+from gc_mmdet.engine.optimizers import gc_handle_of
 
 # its depth-wise 1x1 conv has fan-in 1, which GC skips with a warning
 pytestmark = pytest.mark.filterwarnings('ignore::gc_mmdet.GCFanInOneWarning')
@@ -102,7 +103,7 @@ def test_same_optimizer_wrapper_as_default(paramwise, optim_wrapper):
     assert _groups(gc, model) == _groups(default, model)
     assert gc._accumulative_counts == default._accumulative_counts
     assert gc.clip_grad_kwargs == default.clip_grad_kwargs
-    assert gc.gc_handle.targets  # and GC is on
+    assert gc_handle_of(gc).targets  # and GC is on
 
 
 @pytest.mark.parametrize(
@@ -129,6 +130,6 @@ def test_same_errors_as_default(optimizer, paramwise):
 
 def test_dcn_offset_conv_and_deform_weight_get_gc():
     ow = _build('GCOptimWrapperConstructor', {}, PARAMWISE[1], ExampleModel())
-    names = {t.name for t in ow.gc_handle.targets}
+    names = {t.name for t in gc_handle_of(ow).targets}
     assert {'dcn.weight', 'dcn.conv_offset.weight', 'conv1.weight', 'fc.weight'} <= names
     assert 'frozen.weight' not in names

@@ -1,6 +1,7 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The committed results files (``docs/results/*.json``) that every figure
-of README and docs is rendered from (``tools/render_docs.py``).
+of README and docs is rendered from (``tools/render_docs.py``): repository
+tooling, as it records the checkout's git commit.
 
 ``make demo`` and ``make compare`` publish their runs here: the metrics, the
 AP curve, how long the run took and on what machine, and the commit.
@@ -13,22 +14,17 @@ Example:
 import json
 import os
 import os.path as osp
-import platform
 import shutil
 import subprocess
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional
 
-import torch
-
-from ..utils.errors import UserError
-from ..utils.work_dir import check_output_files
-from .run_logs import ap_by_iteration, last_evaluation, run_timing
+from gc_mmdet.cli.run_logs import run_record
+from gc_mmdet.utils import UserError, check_output_files
+from gc_mmdet.utils.machine import machine
 
 __all__ = [
     'RESULTS_DIR',
-    'machine',
-    'run_record',
     'demo_results',
     'compare_results',
     'write_results',
@@ -54,18 +50,7 @@ OWNER_KEYS = ('kind', 'machine', 'commit')
 RESULTS_DIR = osp.join('docs', 'results')
 
 
-def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-#: the checkout this module runs from (meaningful in a git checkout only)
+#: the checkout this module belongs to (tools/repo_tools/ -> the root)
 _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -112,31 +97,6 @@ def check_committed(out_dir: str, root: str = _ROOT) -> None:
             f'({shown}); commit or stash them first, so that the published figures name a commit '
             'that reproduces them'
         )
-
-
-def machine() -> Dict[str, Any]:
-    """What a run's times and its float rounding depend on: CPU, the vector
-    instructions torch's CPU kernels use (e.g. AVX2, AVX512), cores, torch
-    and its threads."""
-    get_capability = getattr(torch.backends.cpu, 'get_cpu_capability', None)
-    return dict(
-        cpu=_cpu_model(),
-        cpu_capability=get_capability() if get_capability else 'unknown',
-        cores=os.cpu_count(),
-        torch=torch.__version__,
-        torch_threads=torch.get_num_threads(),
-        python=platform.python_version(),
-    )
-
-
-def run_record(work_dir: str) -> Dict[str, Any]:
-    """One finished run: its last evaluation, AP curve and timing."""
-    curves = ap_by_iteration(work_dir)
-    return dict(
-        final=last_evaluation(work_dir),
-        curve={task: [list(p) for p in zip(*xy)] for task, xy in curves.items()},
-        timing=run_timing(work_dir),
-    )
 
 
 def _provenance() -> Dict[str, Any]:

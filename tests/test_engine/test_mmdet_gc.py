@@ -8,6 +8,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import gc_mmdet  # noqa: F401
+from gc_mmdet.engine.optimizers import gc_handle_of
 
 
 @pytest.fixture(scope='module')
@@ -52,7 +53,7 @@ def test_mask_rcnn_targets_and_summary(mask_rcnn, layers):
     with DefaultScope.overwrite_default_scope('mmdet'):
         ow = build_optim_wrapper(model, ow_cfg)
     got = {k: 0 for k in ('conv', 'conv_transpose', 'linear')}
-    for t in ow.gc_handle.targets:
+    for t in gc_handle_of(ow).targets:
         got[t.kind] += 1
     assert got == _expected(model, layers)
     # R50-FPN Mask R-CNN: 53 backbone convs less the 11 of the frozen stem and
@@ -60,7 +61,7 @@ def test_mask_rcnn_targets_and_summary(mask_rcnn, layers):
     # box predictors
     if layers == 'conv_fc':
         assert got == {'conv': 42 + 8 + 3 + 5, 'conv_transpose': 1, 'linear': 4}
-    summary = ow.gc_handle.summary()
+    summary = gc_handle_of(ow).summary()
     assert 'frozen' in summary and 'bias or norm (1-D)' in summary
     assert 'not a known layer' not in summary  # every >= 2-D weight is a known layer
     print(summary)

@@ -15,7 +15,7 @@ import pytest
 
 from helpers.synthetic import ROOT, assert_ok
 
-pytestmark = pytest.mark.slow  # builds and installs the wheel: ~30 s
+pytestmark = pytest.mark.slow  # builds and installs the wheel, runs it in a new process
 
 
 @pytest.fixture(scope='module')

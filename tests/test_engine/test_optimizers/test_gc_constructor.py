@@ -10,6 +10,7 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from torch import nn
 
 import gc_mmdet  # noqa: F401  (registers the constructor)
+from gc_mmdet.engine.optimizers import gc_handle_of
 from gc_mmdet.utils.errors import ConfigKeyError
 from helpers.models import AllKinds, loss_of
 from helpers.reference import RefSGD, channel_means_loop, gc_kinds
@@ -117,7 +118,7 @@ def test_custom_keys_opt_out_and_ddp_like_wrapper():
         Wrapped(model),
         gc_wrapper_cfg(paramwise_cfg=dict(custom_keys={'up.': dict(gc=False, lr_mult=0.5)})),
     )
-    names = {t.name for t in ow.gc_handle.targets}
+    names = {t.name for t in gc_handle_of(ow).targets}
     assert names == {
         'conv.weight',
         'grouped.weight',
@@ -126,7 +127,7 @@ def test_custom_keys_opt_out_and_ddp_like_wrapper():
         'conv1d.weight',
         'fc.weight',
     }
-    assert ow.gc_handle.selection.skipped['gc=False'] == ['up.weight']
+    assert gc_handle_of(ow).selection.skipped['gc=False'] == ['up.weight']
     up_group = next(g for g in ow.param_groups if any(p is model.up.weight for p in g['params']))
     assert up_group['lr'] == pytest.approx(0.025) and 'gc' not in up_group
 
@@ -194,7 +195,7 @@ def test_fan_in_one_warns_and_skips():
     model = nn.Sequential(nn.Conv2d(3, 3, 1, groups=3), nn.Conv2d(3, 4, 3))
     with pytest.warns(gc_mmdet.GCFanInOneWarning, match="'0.weight'"):
         ow = build_optim_wrapper(model, gc_wrapper_cfg())
-    assert [t.name for t in ow.gc_handle.targets] == ['1.weight']
+    assert [t.name for t in gc_handle_of(ow).targets] == ['1.weight']
 
 
 @needs_cpu_grad_scaler
@@ -319,7 +320,7 @@ def test_gc_on_another_constructor_keeps_its_groups():
     gc = build_optim_wrapper(model, _with_gc(cfg))
     assert _group_view(gc, model) == _group_view(base, model)
     assert len({g['lr'] for g in gc.optimizer.param_groups}) == 9  # one lr per child module
-    assert len(gc.gc_handle.targets) == 7
+    assert len(gc_handle_of(gc).targets) == 7
     _centralized_step_keeps_means(model, gc)
 
 
@@ -330,7 +331,7 @@ def test_gc_opt_out_on_a_constructor_that_reads_no_custom_keys():
         model, _with_gc(dict(cfg, paramwise_cfg=dict(custom_keys={'up': dict(gc=False)})))
     )
     assert _group_view(gc, model) == _group_view(build_optim_wrapper(model, cfg), model)
-    assert gc.gc_handle.selection.skipped['gc=False'] == [
+    assert gc_handle_of(gc).selection.skipped['gc=False'] == [
         'grouped.weight',
         'up.weight',
         'up_grouped.weight',
@@ -354,7 +355,7 @@ def test_every_optimizer_of_an_optim_wrapper_dict_gets_gc():
     model = AllKinds().double()
     ow = build_optim_wrapper(model, _with_gc(_base_cfg('TwoOptimizersConstructor')))
     assert isinstance(ow, OptimWrapperDict)
-    convs, rest = ow['convs'].gc_handle, ow['rest'].gc_handle
+    convs, rest = gc_handle_of(ow['convs']), gc_handle_of(ow['rest'])
     assert [t.name for t in convs.targets] == ['conv.weight', 'grouped.weight']
     assert {t.name for t in rest.targets} == {
         'dw.weight',
@@ -424,7 +425,6 @@ def test_what_would_change_training_silently_stops_the_build(cfg, match):
 
 def test_gc_handle_of_a_wrapper_with_and_without_gc():
     from gc_mmdet import GCHandle
-    from gc_mmdet.engine.optimizers import gc_handle_of
 
     model = AllKinds()
     handle = gc_handle_of(build_optim_wrapper(model, gc_wrapper_cfg()))

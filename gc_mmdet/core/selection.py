@@ -203,20 +203,44 @@ def _cannot_interpret(
     )
 
 
-def _paper_layout(
-    name: str, module: nn.Module, kind: str, attr: str, param: Tensor
+def _channel_layout(
+    name: str, module: nn.Module, kind: str, attr: str, param: Tensor, layout: str
 ) -> ChannelLayout:
-    expected = _expected_shape(module, kind, attr)
-    if _is_unshaped(param) or tuple(param.shape) != expected:
+    """Where each output channel of ``param`` lies, sharded or not.
+
+    Raises:
+        ValueError: a shape or placement GC cannot read (a flattened
+            parameter, a shape that is not the layer's, a placement other
+            than FSDP2's ``Shard(0)``).
+    """
+    expected = _expected_shape(module, kind, attr) if layout == 'paper' else None
+    if _is_unshaped(param) or (expected is not None and tuple(param.shape) != expected):
         raise _cannot_interpret(name, param, module, expected)
-    if kind == 'conv_transpose':
-        layout = ChannelLayout.transposed(param.dim(), module.groups)
-        group = shard_group(name, param, transposed=True, groups=module.groups)
-        if group is None:
-            return layout
-        return replace(layout, group=group, fan_in_total=layout.fan_in(param.shape))
-    shard_group(name, param, transposed=False)  # refuses placements GC cannot read
-    return ChannelLayout.output_first(param.dim())
+    transposed = layout == 'paper' and kind == 'conv_transpose'
+    groups = module.groups if transposed else 1
+    group = shard_group(name, param, transposed=transposed, groups=groups)
+    if not transposed:
+        return ChannelLayout.output_first(param.dim())
+    ch_layout = ChannelLayout.transposed(param.dim(), groups)
+    if group is None:
+        return ch_layout
+    return replace(ch_layout, group=group, fan_in_total=ch_layout.fan_in(param.shape))
+
+
+def _skip_before_layout(
+    module: nn.Module, attr: str, param: Tensor, kind: Optional[str], layers: str, layout: str
+) -> Optional[str]:
+    """Why GC leaves an optimized, trainable parameter alone whatever its
+    opt-out, or None when only ``gc=False`` or its layout can still skip it."""
+    if layout == 'reference':
+        min_ndim = 2 if layers == 'conv_fc' else 4
+        # a flattened parameter is refused (unless opted out), not skipped as 1-D
+        return f'ndim < {min_ndim}' if param.dim() < min_ndim and not _is_unshaped(param) else None
+    if kind is None:
+        return _skip_reason(module, attr, param)
+    if layers == 'conv' and kind in ('linear', 'attention'):
+        return 'fc (layers=conv)'
+    return None
 
 
 def select_targets(
@@ -273,32 +297,18 @@ def select_targets(
         module, attr = owner[id(p)]
         kind = _module_kind(module, attr)
         if id(p) not in optimized:
-            sel.skip('not optimized', name)
-            continue
-        if not p.requires_grad:
-            sel.skip('frozen', name)
-            continue
-        if layout == 'reference':
-            min_ndim = 2 if layers == 'conv_fc' else 4
-            if _is_unshaped(p):
-                raise _cannot_interpret(name, p, module, None)
-            if p.dim() < min_ndim:
-                sel.skip(f'ndim < {min_ndim}', name)
-                continue
-            shard_group(name, p, transposed=False)
-            ch_layout = ChannelLayout.output_first(p.dim())
-            kind = kind or 'other'
+            reason = 'not optimized'
+        elif not p.requires_grad:
+            reason = 'frozen'
         else:
-            if kind is None:
-                sel.skip(_skip_reason(module, attr, p), name)
-                continue
-            if layers == 'conv' and kind in ('linear', 'attention'):
-                sel.skip('fc (layers=conv)', name)
-                continue
-            ch_layout = _paper_layout(name, module, kind, attr, p)
-        if id(p) in excluded:
-            sel.skip('gc=False', name)
+            reason = _skip_before_layout(module, attr, p, kind, layers, layout)
+        if reason is None and id(p) in excluded:  # before its layout: gc=False always opts out
+            reason = 'gc=False'
+        if reason is not None:
+            sel.skip(reason, name)
             continue
+        kind = kind or 'other'  # the reference layout's other >= 2-D tensors
+        ch_layout = _channel_layout(name, module, kind, attr, p, layout)
         if ch_layout.fan_in(p.shape) == 1:
             warnings.warn(
                 f'Gradient Centralization skips {name!r} (shape '

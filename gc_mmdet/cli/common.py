@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from ..datasets.checks import check_datasets, use_guarded_loading
 from ..engine.optimizers import check_gc_cfg, check_gc_strategy
 from ..utils.checkpoints import find_resumable_checkpoint
+from ..utils.config_parts import is_type, type_name
 from ..utils.errors import UserError
 from ..utils.launch import leave_process_group, on_main_process, prepare_distributed
 from ..utils.work_dir import check_work_dir
@@ -82,20 +83,34 @@ def load_config(args: argparse.Namespace) -> Any:
     check_work_dir(cfg.work_dir, args.config)
     ow = cfg.get('optim_wrapper') or {}
     constructor = ow.get('constructor')
-    if 'gc_cfg' in ow and constructor not in (None, 'GCOptimWrapperConstructor'):
-        raise UserError(
-            f'{args.config}: optim_wrapper has gc_cfg but constructor={constructor!r}, which '
-            "knows no gc_cfg: set constructor='GCOptimWrapperConstructor' and "
-            f'gc_cfg.base_constructor={constructor!r}'
-        )
-    if constructor == 'GCOptimWrapperConstructor' or 'gc_cfg' in ow:
+    with_gc = is_type(constructor, 'GCOptimWrapperConstructor')
+    if 'gc_cfg' in ow and not with_gc:
+        raise UserError(_gc_cfg_without_gc(args.config, constructor))
+    if with_gc or 'gc_cfg' in ow:
         try:
             check_gc_cfg(ow.get('gc_cfg'))
-            if cfg.get('runner_type', 'Runner') != 'Runner':
+            if not is_type(cfg.get('runner_type', 'Runner'), 'Runner'):
                 check_gc_strategy(cfg.get('strategy'))
         except (TypeError, ValueError) as e:
             raise UserError(str(e)) from e
     return cfg
+
+
+def _gc_cfg_without_gc(config: str, constructor: Any) -> str:
+    """The line for a ``gc_cfg`` that no constructor would read."""
+    if constructor is None:
+        return (
+            f"{config}: optim_wrapper has gc_cfg but no constructor, and mmengine's default "
+            "constructor knows no gc_cfg: set optim_wrapper.constructor='GCOptimWrapperConstructor' "
+            '(on the command line: --cfg-options '
+            'optim_wrapper.constructor=GCOptimWrapperConstructor)'
+        )
+    name = type_name(constructor)
+    return (
+        f'{config}: optim_wrapper has gc_cfg but constructor={name!r}, which '
+        "knows no gc_cfg: set constructor='GCOptimWrapperConstructor' and "
+        f'gc_cfg.base_constructor={name!r}'
+    )
 
 
 def build_runner(cfg: Any, launcher: str) -> Any:

@@ -23,6 +23,7 @@ from mmengine.registry import DefaultScope
 from ..core.attach import ADAPTIVE_OPTIMIZERS
 from ..core.centralize import channel_mean
 from ..core.selection import SKIP_OTHER, GCSelection
+from ..utils.config_parts import is_type
 from ..utils.errors import UserError
 from ..utils.pretrained import without_pretrained
 from .config import read_config
@@ -50,7 +51,7 @@ def load_with_gc(path: str, cfg_options: Optional[dict] = None) -> Tuple[Any, Op
 
     cfg = read_config(path, cfg_options)
     ow = cfg.optim_wrapper
-    if ow.get('constructor') == 'GCOptimWrapperConstructor':
+    if is_type(ow.get('constructor'), 'GCOptimWrapperConstructor'):
         return cfg, None
     opt_type = str(ow.optimizer.get('type', ''))
     added = dict(location='update' if opt_type.split('.')[-1] in ADAPTIVE_OPTIMIZERS else 'grad')

@@ -18,6 +18,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 from pycocotools.coco import COCO
 
+from ..utils.config_parts import is_type
 from .config import read_config
 from .run_logs import TASK_LABELS, ap_by_iteration
 
@@ -116,7 +117,7 @@ def draw_predictions(
     ds = cfg.val_dataloader.dataset
     # inference needs only the image: drop the loading of annotations
     cfg.test_dataloader.dataset.pipeline = [
-        t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations'
+        t for t in cfg.test_dataloader.dataset.pipeline if not is_type(t['type'], 'LoadAnnotations')
     ]
     model = init_detector(cfg, checkpoint, device='cpu')
     classes = model.dataset_meta['classes']

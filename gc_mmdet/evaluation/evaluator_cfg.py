@@ -5,7 +5,7 @@
 import copy
 from typing import Any
 
-from ..utils.config_parts import evaluator_metrics, type_name
+from ..utils.config_parts import evaluator_metrics, is_type, type_name
 from ..utils.errors import UserError
 from .backends import check_eval_backend
 
@@ -20,7 +20,7 @@ def _is_coco_metric(metric_type: Any) -> bool:
     CocoMetric itself or :class:`~gc_mmdet.evaluation.BackendCocoMetric`
     (not other subclasses of CocoMetric: they would lose what they add)."""
     if isinstance(metric_type, str):
-        return metric_type.rsplit('.', 1)[-1] in _SWITCHED
+        return is_type(metric_type, *_SWITCHED)
     if isinstance(metric_type, type):
         from mmdet.evaluation.metrics import CocoMetric
 

@@ -17,6 +17,7 @@ import re
 import zipfile
 from typing import Any, List, Optional, Tuple
 
+from .config_parts import is_type
 from .errors import UserError
 
 __all__ = ['use_safe_checkpoints', 'checkpoint_problem', 'find_resumable_checkpoint']
@@ -28,7 +29,7 @@ def use_safe_checkpoints(cfg: Any) -> None:
     """Replace mmengine's ``CheckpointHook`` in ``cfg.default_hooks`` by
     ``SafeCheckpointHook`` (same arguments); other types are left alone."""
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if hook is not None and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+    if hook is not None and is_type(hook.get('type'), 'CheckpointHook'):
         hook['type'] = 'SafeCheckpointHook'
 
 

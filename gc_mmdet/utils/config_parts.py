@@ -4,6 +4,10 @@ everywhere: a registry ``type``, an evaluator's metrics, the data sets under
 dataset wrappers.
 
 Example:
+    >>> from mmcv.transforms import LoadImageFromFile
+    >>> [is_type(t, 'LoadImageFromFile') for t in
+    ...  ('LoadImageFromFile', 'mmdet.LoadImageFromFile', LoadImageFromFile, 'LoadAnnotations')]
+    [True, True, True, False]
     >>> evaluator_metrics(dict(type='Evaluator', metrics=[dict(type='CocoMetric')]))
     [{'type': 'CocoMetric'}]
     >>> [d['ann_file'] for d in leaf_datasets(dict(type='ConcatDataset', datasets=[
@@ -13,7 +17,14 @@ Example:
 
 from typing import Any, Iterator, List
 
-__all__ = ['type_name', 'evaluator_metrics', 'add_metric', 'leaf_datasets']
+__all__ = [
+    'type_name',
+    'bare_type_name',
+    'is_type',
+    'evaluator_metrics',
+    'add_metric',
+    'leaf_datasets',
+]
 
 
 def type_name(kind: Any) -> str:
@@ -22,6 +33,18 @@ def type_name(kind: Any) -> str:
     if kind is None:
         return 'None'
     return kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
+
+
+def bare_type_name(kind: Any) -> str:
+    """:func:`type_name` without a registry scope: ``'mmdet.CocoMetric'``,
+    ``'CocoMetric'`` and the class itself all give ``'CocoMetric'``."""
+    return type_name(kind).rsplit('.', 1)[-1]
+
+
+def is_type(kind: Any, *names: str) -> bool:
+    """Whether a config's ``type`` is one of ``names``, however it is
+    written: the registry name, the name with a scope, or the class."""
+    return bare_type_name(kind) in names
 
 
 def evaluator_metrics(evaluator: Any) -> List[Any]:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence, Tuple
 import torch
 import torch.distributed as dist
 
-from .config_parts import evaluator_metrics
+from .config_parts import evaluator_metrics, is_type
 from .errors import UserError
 
 __all__ = [
@@ -132,11 +132,11 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
 
         dist.init_process_group('gloo', init_method='env://', timeout=timedelta(seconds=timeout))
-    if cfg.get('runner_type', 'Runner') == 'Runner':
+    if is_type(cfg.get('runner_type', 'Runner'), 'Runner'):
         cfg.model_wrapper_cfg = _cpu_wrapper(cfg, cfg.get('model_wrapper_cfg'))
     else:  # FlexibleRunner: its DDPStrategy (the default) wraps the model
         strategy = dict(cfg.get('strategy') or dict(type='DDPStrategy'))
-        if strategy.get('type') == 'DDPStrategy':
+        if is_type(strategy.get('type'), 'DDPStrategy'):
             strategy['model_wrapper'] = _cpu_wrapper(cfg, strategy.get('model_wrapper'))
             cfg.strategy = strategy
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'

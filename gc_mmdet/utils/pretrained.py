@@ -13,6 +13,7 @@ import socket
 from typing import Any, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
+from .config_parts import is_type
 from .errors import UserError
 
 __all__ = [
@@ -24,9 +25,13 @@ __all__ = [
 ]
 
 
+#: mmengine's registry name of its pretrained initializer, and its class name
+_PRETRAINED = ('Pretrained', 'PretrainedInit')
+
+
 def _walk(node: Any, path: str) -> Iterator[Tuple[str, str]]:
     if isinstance(node, dict):
-        if node.get('type') == 'Pretrained' and isinstance(node.get('checkpoint'), str):
+        if is_type(node.get('type'), *_PRETRAINED) and isinstance(node.get('checkpoint'), str):
             yield f'{path}.checkpoint', node['checkpoint']
         for key, value in node.items():
             yield from _walk(value, f'{path}.{key}')
@@ -124,7 +129,9 @@ def without_pretrained(node: Any) -> Any:
             {
                 k: (
                     None
-                    if k == 'init_cfg' and isinstance(v, dict) and v.get('type') == 'Pretrained'
+                    if k == 'init_cfg'
+                    and isinstance(v, dict)
+                    and is_type(v.get('type'), *_PRETRAINED)
                     else without_pretrained(v)
                 )
                 for k, v in node.items()

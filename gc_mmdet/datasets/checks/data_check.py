@@ -24,7 +24,13 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from mmdet.registry import DATASETS
 
-from ...utils.config_parts import evaluator_metrics, leaf_datasets, type_name
+from ...utils.config_parts import (
+    bare_type_name,
+    evaluator_metrics,
+    is_type,
+    leaf_datasets,
+    type_name,
+)
 from ...utils.errors import UserError
 from ..synthetic import ensure_synthetic_coco
 from ..synthetic_coco_dataset import SyntheticCocoDataset
@@ -127,7 +133,7 @@ def _num_classes(node: Any, path: str) -> Iterator[Tuple[str, int]]:
     RPN's (one class: object) and semantic heads' (stuff classes), which
     mmdet's ``NumClassCheckHook`` leaves out too."""
     if isinstance(node, dict):
-        if str(type_name(node.get('type'))).endswith('SemanticHead'):
+        if bare_type_name(node.get('type')).endswith('SemanticHead'):
             return
         for k, v in node.items():
             if k == 'num_classes' and type(v) is int:
@@ -159,10 +165,10 @@ def _pipeline_facts(pipeline: Any) -> tuple:
     for t in pipeline or []:
         if not isinstance(t, dict):
             continue
-        name = type_name(t.get('type'))
-        if name.endswith('LoadAnnotations') and t.get('with_mask'):
+        kind = t.get('type')
+        if is_type(kind, 'LoadAnnotations') and t.get('with_mask'):
             need_masks = True
-        if name.endswith('LoadImageFromFile'):
+        if is_type(kind, 'LoadImageFromFile', 'GuardedLoadImageFromFile'):
             orientation = t.get('color_type', 'color') in ('color', 'grayscale')
     return need_masks, orientation
 
@@ -339,8 +345,8 @@ def use_guarded_loading(
     for key in loaders:
         for ds in _datasets((cfg.get(key) or {}).get('dataset')):
             for t in ds.get('pipeline') or []:
-                if isinstance(t, dict) and t.get('type') == 'LoadImageFromFile':
-                    t['type'] = 'GuardedLoadImageFromFile'
+                if isinstance(t, dict) and is_type(t.get('type'), 'LoadImageFromFile'):
+                    t['type'] = 'mmdet.GuardedLoadImageFromFile'
                     # a test-mode dataset cannot skip: mmengine refuses None there
                     if skip and not ds.get('test_mode'):
                         t.update(on_error='skip', skip_log=skip_log)

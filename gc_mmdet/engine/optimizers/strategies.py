@@ -19,7 +19,7 @@ import json
 import os.path as osp
 from typing import Any, Optional
 
-from ...utils.config_parts import type_name
+from ...utils.config_parts import is_type
 
 __all__ = ['check_gc_strategy', 'zero_stage']
 
@@ -50,14 +50,14 @@ def check_gc_strategy(strategy: Optional[Any]) -> None:
     """
     if not strategy or not hasattr(strategy, 'get'):
         return
-    name = type_name(strategy.get('type', ''))
-    if name == 'FSDPStrategy':
+    kind = strategy.get('type', '')
+    if is_type(kind, 'FSDPStrategy'):
         raise ValueError(
             "strategy=dict(type='FSDPStrategy') is FSDP1, which flattens every weight into one "
             "vector, so GC has no output channels to centralize: use strategy=dict(type='DDPStrategy'), "
             "or torch's FSDP2 (fully_shard) with gc_mmdet.attach (docs/any_detector.md)"
         )
-    if name == 'DeepSpeedStrategy':
+    if is_type(kind, 'DeepSpeedStrategy'):
         stage = zero_stage(strategy)
         if stage > 0:
             raise ValueError(

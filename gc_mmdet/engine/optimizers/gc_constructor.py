@@ -27,7 +27,7 @@ from torch.optim import Optimizer
 from ...core.attach import LOCATIONS, WEIGHT_DECAY_MODES, GCHandle, attach
 from ...core.selection import LAYERS, LAYOUTS
 from ...utils.errors import ConfigKeyError
-from .paramwise import ReadRecorder, gc_opt_outs, split_gc_flags, unread_keys_error
+from .paramwise import gc_opt_outs, ignored_keys, split_gc_flags, unread_keys_error
 
 __all__ = ['GCOptimWrapperConstructor', 'GC_CFG_DEFAULTS', 'check_gc_cfg', 'gc_handle_of']
 
@@ -115,8 +115,10 @@ class GCOptimWrapperConstructor:
             ``'coupled'`` | ``'decoupled'``) and ``base_constructor``.
         paramwise_cfg: as for the base constructor; a custom key may also set
             ``gc=False`` to leave the matching parameters alone, whatever the
-            base constructor. A key the base constructor does not read stops
-            the build (:class:`~gc_mmdet.utils.errors.ConfigKeyError`).
+            base constructor. A key that mmengine's default constructor (or
+            mmdet's or mmpretrain's layer decay) does not read stops the build
+            (:class:`~gc_mmdet.utils.errors.ConfigKeyError`); a constructor of
+            your own reads its keys as it likes.
 
     Example:
         >>> optim_wrapper = build_optim_wrapper(model, dict(
@@ -150,16 +152,13 @@ class GCOptimWrapperConstructor:
             )
         self.paramwise_cfg = paramwise_cfg
         base_paramwise, self._gc_flags = split_gc_flags(paramwise_cfg)
-        self._recorder = None
-        if isinstance(base_paramwise, dict):
-            self._recorder = base_paramwise = ReadRecorder(base_paramwise)
+        unread = ignored_keys(base_cls, base_paramwise)
+        if unread:
+            raise ConfigKeyError(unread_keys_error(unread, self.base_name))
         self.base = base_cls(optim_wrapper_cfg, base_paramwise)
 
     def __call__(self, model: nn.Module) -> Union[OptimWrapper, OptimWrapperDict]:
         optim_wrapper = self.base(model)
-        unread = self._recorder.unread() if self._recorder is not None else []
-        if unread:
-            raise ConfigKeyError(unread_keys_error(unread, self.base_name))
         custom_keys = self.paramwise_cfg.get('custom_keys', {}) if self._gc_flags else {}
         exclude = gc_opt_outs(model, custom_keys)
         if hasattr(model, 'module'):

@@ -7,9 +7,12 @@ config, so the base builds exactly the groups it would build without GC, and
 :func:`gc_opt_outs` resolves it by parameter name, as mmengine resolves
 ``custom_keys``: the longest key contained in the parameter's name decides.
 
-:class:`ReadRecorder` records which top-level keys the base constructor reads,
-so that a key it ignores (``decay_rate`` under mmengine's default constructor)
-stops the build instead of silently changing nothing (:func:`unread_keys_error`).
+:func:`ignored_keys` names the top-level keys that a constructor whose reading
+is known (:data:`KNOWN_READERS`: mmengine's default, mmdet's and mmpretrain's
+layer decay) ignores, so that such a key (``decay_rate`` under mmengine's
+default constructor) stops the build instead of silently changing nothing
+(:func:`unread_keys_error`). Any other constructor reads its config as it
+likes: nothing is guessed about it, and nothing of it is refused.
 
 Example:
     >>> base_cfg, flags = split_gc_flags(
@@ -18,18 +21,23 @@ Example:
     ({'custom_keys': {'backbone.layer1': {'lr_mult': 0.1}}}, {'backbone.layer1': False})
 """
 
-import copy
-import sys
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import Tensor, nn
 
-__all__ = ['split_gc_flags', 'gc_opt_outs', 'ReadRecorder', 'KNOWN_READERS', 'unread_keys_error']
+__all__ = [
+    'split_gc_flags',
+    'gc_opt_outs',
+    'KNOWN_READERS',
+    'known_keys',
+    'ignored_keys',
+    'unread_keys_error',
+]
 
 #: ``paramwise_cfg`` keys read by the constructors of mmengine 0.10, mmdet 3.3
-#: and mmpretrain 1.2, to name the constructor a key belongs to (checked
-#: against the installed classes by tests/test_engine/test_optimizers/test_paramwise.py)
+#: and mmpretrain 1.2 (checked against the installed classes by
+#: tests/test_engine/test_optimizers/test_paramwise.py and
+#: test_gc_constructor_layer_decay.py)
 KNOWN_READERS: Dict[str, Tuple[str, ...]] = {
     'DefaultOptimWrapperConstructor': (
         'bias_lr_mult',
@@ -106,79 +114,40 @@ def gc_opt_outs(model: nn.Module, custom_keys: Dict[str, Any]) -> List[Tensor]:
     return out
 
 
-_VALIDATION = DefaultOptimWrapperConstructor._validate_cfg.__code__
+#: the package that defines each constructor of :data:`KNOWN_READERS`: a class
+#: of the same name elsewhere (a user's subclass, say) is not one of them
+_PACKAGES: Dict[str, str] = {
+    'DefaultOptimWrapperConstructor': 'mmengine',
+    'LearningRateDecayOptimizerConstructor': 'mmdet',
+    'LearningRateDecayOptimWrapperConstructor': 'mmpretrain',
+}
 
 
-class ReadRecorder(dict):
-    """A ``paramwise_cfg`` that records which of its keys were read.
+def known_keys(constructor: type) -> Optional[Tuple[str, ...]]:
+    """The ``paramwise_cfg`` keys ``constructor`` reads, when it is one of
+    :data:`KNOWN_READERS` itself (not a subclass, which may read more); None
+    for any other class.
 
-    Reads through ``[]``, ``get``, ``pop``, ``setdefault`` and attribute
-    access (as on a ``ConfigDict``) record one key; iterating records all of
-    them. Reads by mmengine's ``_validate_cfg`` are checks, not use, and are
-    not recorded. Copies share the record.
+    Example:
+        >>> from mmengine.optim import DefaultOptimWrapperConstructor
+        >>> 'bias_lr_mult' in known_keys(DefaultOptimWrapperConstructor)
+        True
     """
+    name = getattr(constructor, '__name__', None)
+    package = _PACKAGES.get(name) if isinstance(name, str) else None
+    module = getattr(constructor, '__module__', '') or ''
+    if package is None or module.split('.')[0] != package:
+        return None
+    return KNOWN_READERS[name]
 
-    def __init__(self, data: dict, read: Optional[Set[str]] = None) -> None:
-        super().__init__(data)
-        self.read: Set[str] = set() if read is None else read
 
-    def _mark(self, key: Any) -> None:
-        if sys._getframe(2).f_code is not _VALIDATION:
-            self.read.add(key)
-
-    def __getitem__(self, key: Any) -> Any:
-        self._mark(key)
-        return super().__getitem__(key)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self._mark(key)
-        return super().get(key, default)
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        self._mark(key)
-        return super().pop(key, *default)
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        self._mark(key)
-        return super().setdefault(key, default)
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith('__') or key == 'read':
-            raise AttributeError(key)
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def _all(self) -> List[Any]:
-        keys = list(dict.keys(self))
-        self.read.update(keys)
-        return keys
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._all())
-
-    def keys(self):  # type: ignore[override]
-        self._all()
-        return super().keys()
-
-    def items(self):  # type: ignore[override]
-        self._all()
-        return super().items()
-
-    def values(self):  # type: ignore[override]
-        self._all()
-        return super().values()
-
-    def copy(self) -> 'ReadRecorder':
-        return ReadRecorder({k: dict.__getitem__(self, k) for k in dict.keys(self)}, self.read)
-
-    def __deepcopy__(self, memo: dict) -> 'ReadRecorder':
-        data = {k: copy.deepcopy(dict.__getitem__(self, k), memo) for k in dict.keys(self)}
-        return ReadRecorder(data, self.read)
-
-    def unread(self) -> List[str]:
-        return [k for k in dict.keys(self) if k not in self.read]
+def ignored_keys(constructor: type, paramwise_cfg: Any) -> List[str]:
+    """The top-level keys of ``paramwise_cfg`` that ``constructor`` is known
+    not to read; ``[]`` when its reading is not known (:func:`known_keys`)."""
+    keys = known_keys(constructor)
+    if keys is None or not isinstance(paramwise_cfg, dict):
+        return []
+    return [k for k in paramwise_cfg if k not in keys]
 
 
 def unread_keys_error(unread: List[str], constructor: str) -> str:

@@ -10,9 +10,10 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, DefaultScope
 
 from gc_mmdet.cli.gc_coverage import load_with_gc, read_config
 from gc_mmdet.engine.optimizers import gc_handle_of
-from gc_mmdet.engine.optimizers.paramwise import KNOWN_READERS, ReadRecorder
+from gc_mmdet.engine.optimizers.paramwise import KNOWN_READERS
 from gc_mmdet.utils.pretrained import without_pretrained
 from helpers.mmpretrain_lib import needs_mmpretrain, use_mmpretrain
+from helpers.read_recorder import ReadRecorder
 
 pytestmark = [
     needs_mmpretrain,

@@ -1,7 +1,5 @@
 """gc_mmdet.engine.optimizers.paramwise: GC's flags out of paramwise_cfg, the
-opt-out by name, and the record of which keys a constructor reads."""
-
-import copy
+opt-out by name, and the keys the known constructors read."""
 
 import pytest
 from mmengine.config import ConfigDict
@@ -10,12 +8,14 @@ from torch import nn
 
 from gc_mmdet.engine.optimizers.paramwise import (
     KNOWN_READERS,
-    ReadRecorder,
     gc_opt_outs,
+    ignored_keys,
+    known_keys,
     split_gc_flags,
     unread_keys_error,
 )
 from helpers.models import AllKinds
+from helpers.read_recorder import ReadRecorder
 
 OPTIM_WRAPPER = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4))
 
@@ -62,23 +62,20 @@ def test_opt_outs_match_as_mmengine_matches_custom_keys():
     assert names == {'up.weight', 'up.bias', 'grouped.weight', 'grouped.bias', 'scale'}
 
 
-def test_recorder_records_reads_not_validation():
-    cfg = ReadRecorder(dict(custom_keys={'a': {}}, bias_lr_mult=2.0, decay_rate=0.9))
-    DefaultOptimWrapperConstructor(dict(OPTIM_WRAPPER), cfg)  # _validate_cfg reads custom_keys
-    assert cfg.read == set()
-    assert cfg.get('bias_lr_mult') == 2.0 and cfg.custom_keys == {'a': {}}
-    assert cfg.unread() == ['decay_rate']
-    copied = copy.deepcopy(cfg)
-    copied['decay_rate']
-    assert cfg.unread() == []  # copies share the record
-    with pytest.raises(AttributeError):
-        cfg.missing_key
+def test_known_keys_are_those_of_the_installed_class_only():
+    assert (
+        known_keys(DefaultOptimWrapperConstructor)
+        == KNOWN_READERS['DefaultOptimWrapperConstructor']
+    )
 
+    class DefaultOptimWrapperConstructor_(DefaultOptimWrapperConstructor):
+        """A user's subclass may read more keys than its base."""
 
-def test_recorder_iteration_counts_as_reading_everything():
-    cfg = ReadRecorder(dict(a=1, b=2))
-    dict(cfg.items())
-    assert cfg.unread() == []
+    DefaultOptimWrapperConstructor_.__name__ = 'DefaultOptimWrapperConstructor'
+    assert known_keys(DefaultOptimWrapperConstructor_) is None
+    cfg = ConfigDict(bias_lr_mult=2.0, decay_rate=0.9, custom_keys={})
+    assert ignored_keys(DefaultOptimWrapperConstructor, cfg) == ['decay_rate']
+    assert ignored_keys(DefaultOptimWrapperConstructor_, cfg) == []
 
 
 def _reads(constructor, paramwise_cfg, model):
@@ -102,12 +99,6 @@ def test_the_refusal_names_key_constructor_in_use_and_reader():
     assert "gc_cfg=dict(base_constructor='...')" in line
     typo = unread_keys_error(['norm_decay_mul'], 'DefaultOptimWrapperConstructor')
     assert 'no constructor gc_mmdet knows reads it' in typo and 'check its spelling' in typo
-
-
-def test_recorder_reads_through_a_config_dict():
-    cfg = ReadRecorder(ConfigDict(num_layers=6, decay_rate=0.9))
-    assert cfg.num_layers == 6
-    assert cfg.unread() == ['decay_rate']
 
 
 def test_gc_opt_outs_ignore_keys_without_a_flag():

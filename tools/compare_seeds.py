@@ -7,7 +7,8 @@
 
 Trains the baseline and the GC config (default: the demo pair) once per seed
 (`randomness.seed`; the data set is the same for all) through
-tools/train.py, one run after another into OUT/{baseline,gc}_seed{S}/ (a
+the package's train command (`python -m gc_mmdet.cli.train`, what tools/train.py
+runs), one run after another into OUT/{baseline,gc}_seed{S}/ (a
 finished run is kept and not trained again), then writes OUT/summary.md and
 OUT/summary.json (box / mask AP mean ± std per arm, per-seed values, the
 paired t-test of the per-seed differences with their 95 % confidence interval;
@@ -41,8 +42,6 @@ from repo_tools.results import (
 
 DEMO_BASELINE = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'
 DEMO_GC = 'configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'
-#: the scripts compare_seeds runs (tools/train.py, tools/test.py): this folder's
-TOOLS_DIR = osp.dirname(osp.abspath(__file__))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def evaluation_noise(runs, configs, args) -> dict:
     """Every run's detections on the validation set, then the bootstrap of
     their box and mask AP over resampled validation images."""
-    dets = compare_seeds.predict_runs(runs, configs, TOOLS_DIR, args.cfg_options)
+    dets = compare_seeds.predict_runs(runs, configs, cfg_options=args.cfg_options)
     cfg = read_config(args.gc, args.cfg_options)  # as tools/train.py and tools/test.py read it
     with open(cfg.test_evaluator.ann_file) as f:
         gt = json.load(f)
@@ -102,7 +101,7 @@ def main(argv=None) -> None:
         )
     runs = compare_seeds.arms_runs(args.out, args.seeds)
     configs = {'baseline': args.baseline, 'gc': args.gc}
-    compare_seeds.train_arms(runs, configs, args.seeds, TOOLS_DIR, args.cfg_options)
+    compare_seeds.train_arms(runs, configs, args.seeds, cfg_options=args.cfg_options)
 
     summary = compare_seeds.summarize(runs)
     summary.update(seeds=args.seeds, configs=configs)

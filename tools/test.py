@@ -8,81 +8,15 @@ faster-coco-eval with ``--eval-backend faster``.
         [--cfg-options ...] [--launcher pytorch]
 
 Prints the AP table and writes it as JSON to WORK_DIR/metrics.json.
+
+The command is gc_mmdet.cli.test (``python -m gc_mmdet.cli.test`` where
+the package is installed without this checkout); this script runs it.
 """
 
-import argparse
-import os.path as osp
+from gc_mmdet.cli.common import run_cli
+from gc_mmdet.cli.test import main, parse_args
 
-from mmengine.dist import is_main_process
-
-from gc_mmdet.cli.common import (
-    add_common_args,
-    build_runner,
-    check_data_first,
-    format_metrics,
-    load_config,
-    load_failure,
-    run_cli,
-    write_metrics,
-)
-from gc_mmdet.evaluation import with_eval_backend
-from gc_mmdet.evaluation.backends import EVAL_BACKENDS
-from gc_mmdet.utils import SampleLoadError, UserError, without_pretrained
-from gc_mmdet.utils.config_parts import add_metric
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump the raw predictions to this pickle file')
-    parser.add_argument(
-        '--show-dir', help='draw predictions into images under WORK_DIR/TIMESTAMP/SHOW_DIR'
-    )
-    parser.add_argument(
-        '--eval-backend',
-        choices=EVAL_BACKENDS,
-        help='COCO evaluator: every CocoMetric of test_evaluator becomes '
-        'a BackendCocoMetric with this eval_backend ("faster": '
-        'faster-coco-eval, same numbers; default: as the config says)',
-    )
-    add_common_args(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> None:
-    args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise UserError(f'checkpoint {args.checkpoint}: no such file')
-    cfg = load_config(args)
-    if args.eval_backend:
-        cfg.test_evaluator = with_eval_backend(
-            cfg.test_evaluator, args.eval_backend, option='--eval-backend'
-        )
-    cfg.load_from = args.checkpoint
-    # no pretrained weights are needed: the checkpoint has everything
-    cfg.model = without_pretrained(cfg.model)
-    if args.show_dir:
-        cfg.default_hooks.visualization.update(draw=True, test_out_dir=args.show_dir)
-    if args.out:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise UserError(f'--out {args.out}: must end with .pkl or .pickle')
-        cfg.test_evaluator = add_metric(
-            cfg.test_evaluator, dict(type='DumpDetResults', out_file_path=args.out)
-        )
-
-    check_data_first(
-        cfg, args.launcher, loaders=('test_dataloader',), evaluators=('test_evaluator',)
-    )
-    runner = build_runner(cfg, args.launcher)
-    try:
-        metrics = runner.test()
-    except SampleLoadError as e:
-        raise UserError(load_failure(runner, e, testing=True)) from None
-    if is_main_process():
-        print(format_metrics(metrics))
-        print(f'metrics: {write_metrics(runner, metrics)}')
-
+__all__ = ['main', 'parse_args']  # the tests call both
 
 if __name__ == '__main__':
     run_cli(main)

@@ -40,6 +40,7 @@ __all__ = [
     'predict_runs',
     'dets_prefix',
     'bootstrap_line',
+    'tool_command',
 ]
 
 #: What tools/compare_seeds.py writes into its --out folder (beside the runs);
@@ -280,6 +281,16 @@ def arms_runs(out_dir: str, seeds: List[int]) -> Dict[str, Dict[int, str]]:
     return {arm: {s: run_dir(out_dir, arm, s) for s in seeds} for arm in ('baseline', 'gc')}
 
 
+def tool_command(name: str) -> List[str]:
+    """The command line of this package's ``train`` or ``test`` command
+    (:mod:`gc_mmdet.cli.train`, :mod:`gc_mmdet.cli.test`) in this Python: what
+    :func:`train_arms` and :func:`predict_runs` run, from an installed package
+    as from a checkout."""
+    if name not in ('train', 'test'):
+        raise ValueError(f'no command {name!r}: train or test')
+    return [sys.executable, '-m', f'{__package__}.{name}']
+
+
 def _finished(work_dir: str) -> bool:
     return osp.isfile(osp.join(work_dir, 'metrics.json'))
 
@@ -301,13 +312,13 @@ def dets_prefix(work_dir: str) -> str:
 def predict_runs(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
-    tools_dir: str,
+    *,
     cfg_options: Sequence[str] = (),
 ) -> Dict[tuple, Dict[str, list]]:
     """Every run's detections on the validation set, in COCO result format:
     those its last evaluation wrote (:func:`train_arms` asks for them), or
-    for a run trained without, its last checkpoint's through
-    ``TOOLS_DIR/test.py`` (kept: a run is never predicted twice).
+    for a run trained without, its last checkpoint's through the package's
+    test command (:func:`tool_command`; kept: a run is never predicted twice).
 
     Returns:
         dict: ``{(arm, seed): {'bbox': [...], 'segm': [...]}}``.
@@ -318,12 +329,7 @@ def predict_runs(
             prefix = dets_prefix(wd)
             if not osp.isfile(f'{prefix}.bbox.json'):
                 out = osp.join(wd, 'val_test')
-                cmd = [
-                    sys.executable,
-                    osp.join(tools_dir, 'test.py'),
-                    configs[arm],
-                    last_checkpoint(wd),
-                ]
+                cmd = [*tool_command('test'), configs[arm], last_checkpoint(wd)]
                 cmd += ['--work-dir', out, '--cfg-options', f'randomness.seed={seed}', *cfg_options]
                 cmd += [f'test_evaluator.outfile_prefix={prefix}']
                 print(f'[compare] {arm} seed {seed}: detections on the validation set', flush=True)
@@ -360,23 +366,22 @@ def train_arms(
     runs: Mapping[str, Mapping[int, str]],
     configs: Mapping[str, str],
     seeds: Sequence[int],
-    tools_dir: str,
+    *,
     cfg_options: Sequence[str] = (),
 ) -> None:
-    """Train every arm once per seed with ``TOOLS_DIR/train.py`` (the
-    scripts of a checkout's tools/), alternating arms
+    """Train every arm once per seed with the package's train command
+    (:func:`tool_command`, what tools/train.py runs), alternating arms
     so that a partial comparison compares like with like; a finished run
     (``metrics.json`` in its work dir) is kept. Each evaluation writes its
     detections to :func:`dets_prefix` (a config's ``val_evaluator`` must be
     one metric, as the demo's is)."""
-    train_py = osp.join(tools_dir, 'train.py')
     for seed in seeds:
         for arm in ('baseline', 'gc'):
             wd = runs[arm][seed]
             if _finished(wd):
                 print(f'[compare] {arm} seed {seed}: finished earlier, kept ({wd})', flush=True)
                 continue
-            cmd = [sys.executable, train_py, configs[arm], '--work-dir', wd, '--cfg-options']
+            cmd = [*tool_command('train'), configs[arm], '--work-dir', wd, '--cfg-options']
             cmd += [f'randomness.seed={seed}', *cfg_options]
             # each evaluation writes its detections: the last one's are the run's final
             cmd += [f'val_evaluator.outfile_prefix={dets_prefix(wd)}']

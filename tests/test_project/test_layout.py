@@ -1,15 +1,12 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The import rules of docs/design.md, read from every module's imports."""
 
-import ast
 import glob
-import importlib.util
 import os.path as osp
-import sys
-import sysconfig
 
 import pytest
 
+from helpers.imports import is_stdlib, module_imports
 from helpers.synthetic import ROOT
 
 PACKAGE = osp.join(ROOT, 'gc_mmdet')
@@ -24,30 +21,6 @@ ALLOWED = {
 }
 
 
-def _imports(path):
-    """``(absolute module, line)`` of every import in the file."""
-    module = osp.relpath(path, ROOT)[: -len('.py')].replace(osp.sep, '.')
-    package = module.rsplit('.', 1)[0] if not module.endswith('__init__') else module[:-9]
-    for node in ast.walk(ast.parse(open(path).read())):
-        if isinstance(node, ast.Import):
-            yield from ((a.name, node.lineno) for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split('.')[: len(package.split('.')) - node.level + 1]
-                yield '.'.join(base + ([node.module] if node.module else [])), node.lineno
-            else:
-                yield node.module, node.lineno
-
-
-def _stdlib(top):
-    """Whether a top-level module is Python's own (sys.stdlib_module_names is 3.10+)."""
-    if top in sys.builtin_module_names:
-        return True
-    spec = importlib.util.find_spec(top)
-    origin = (spec.origin or '') if spec else ''
-    return origin.startswith(sysconfig.get_paths()['stdlib']) and 'site-packages' not in origin
-
-
 def _part(module):
     parts = module.split('.')
     return parts[1] if parts[0] == 'gc_mmdet' and len(parts) > 1 else None
@@ -57,11 +30,11 @@ def _part(module):
 def test_import_rules(part):
     wrong = []
     for path in glob.glob(osp.join(PACKAGE, part, '**', '*.py'), recursive=True):
-        for module, line in _imports(path):
+        for module, line in module_imports(path):
             top = module.split('.')[0]
             if top == 'gc_mmdet' and _part(module) not in ALLOWED[part]:
                 wrong.append(f'{osp.relpath(path, ROOT)}:{line} imports {module}')
-            if part == 'core' and top not in ('gc_mmdet', 'torch') and not _stdlib(top):
+            if part == 'core' and top not in ('gc_mmdet', 'torch') and not is_stdlib(top):
                 wrong.append(
                     f'{osp.relpath(path, ROOT)}:{line} imports {module} (core: torch only)'
                 )
@@ -74,7 +47,7 @@ def test_the_package_imports_no_repository_code():
     wrong = [
         f'{osp.relpath(path, ROOT)}:{line} imports {module}'
         for path in glob.glob(osp.join(PACKAGE, '**', '*.py'), recursive=True)
-        for module, line in _imports(path)
+        for module, line in module_imports(path)
         if module.split('.')[0] in ('repo_tools', 'helpers', 'tools', 'benchmarks', 'tests')
     ]
     assert not wrong, '\n'.join(wrong)

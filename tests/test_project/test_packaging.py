@@ -1,9 +1,11 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """The wheel is what a user installs: the package and its configs (under
 gc_mmdet/.mim/configs, OpenMMLab's layout), none of this repository's own
-tooling, and it works where the checkout is nowhere on the path."""
+tooling, and it works where the checkout is nowhere on the path: GC, the
+headline config, and the training runs of a seed comparison."""
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +15,7 @@ import zipfile
 
 import pytest
 
-from helpers.synthetic import ROOT, assert_ok
+from helpers.synthetic import ROOT, assert_ok, tiny_overrides
 
 pytestmark = pytest.mark.slow  # builds and installs the wheel, runs it in a new process
 
@@ -86,8 +88,10 @@ _USER = textwrap.dedent("""
 """)
 
 
-def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
-    site = tmp_path / 'site'
+@pytest.fixture(scope='module')
+def site(wheel, tmp_path_factory):
+    """The wheel installed into a folder of its own, as pip installs it."""
+    site = tmp_path_factory.mktemp('site')
     proc = subprocess.run(
         [sys.executable, '-m', 'pip', 'install', '--no-deps', '-q', '--target', str(site), wheel],
         capture_output=True,
@@ -95,20 +99,79 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
         timeout=300,
     )
     assert_ok(proc)
+    return str(site)
+
+
+def _run_outside(site, tmp_path, script, *args, timeout=300):
+    """``script`` run by this Python from a folder outside the checkout, with
+    the installed wheel and no part of the checkout on the path."""
     cwd = tmp_path / 'elsewhere'
     cwd.mkdir()
-    (cwd / 'user.py').write_text(_USER)
+    (cwd / 'user.py').write_text(script)
     # the wheel's folder first: the environment's editable install of this
     # checkout (a finder after the path's) never answers for gc_mmdet
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env['PYTHONPATH'] = str(site)
+    env['PYTHONPATH'] = site
     proc = subprocess.run(
-        [sys.executable, 'user.py', str(site), ROOT],
+        [sys.executable, 'user.py', site, ROOT, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert_ok(proc)
+    return proc
+
+
+def test_the_installed_wheel_works_outside_the_checkout(site, tmp_path):
+    proc = _run_outside(site, tmp_path, _USER)
     assert proc.stdout.splitlines()[-1].startswith('ok ')
+
+
+_COMPARE_RUNS = textwrap.dedent("""
+    import json, os, subprocess, sys
+    from gc_mmdet.cli import compare_seeds
+
+    site, checkout, out, opts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+    ours = [p for p in sys.path if p.startswith(checkout) and not p.startswith(sys.prefix)]
+    assert not ours, sys.path
+    configs = os.path.join(site, 'gc_mmdet', '.mim', 'configs', 'synthetic')
+    configs = dict(
+        baseline=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_demo.py'),
+        gc=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'),
+    )
+    commands = []
+    run = subprocess.run
+
+    def recorded(cmd, *args, **kwargs):
+        commands.append(cmd)
+        return run(cmd, *args, **kwargs)
+
+    compare_seeds.subprocess.run = recorded
+    runs = compare_seeds.arms_runs(out, [0])
+    compare_seeds.train_arms(runs, configs, [0], cfg_options=opts)
+    # where the commands' module is found from here (their folder, path and environment)
+    where = run(
+        [sys.executable, '-c', 'import gc_mmdet.cli.train as m; print(m.__file__)'],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    print(json.dumps(dict(
+        commands=commands, where=where, ap={arm: compare_seeds.final_ap(by[0]) for arm, by in runs.items()},
+    )))
+""")
+
+
+def test_the_installed_wheel_trains_the_runs_of_a_seed_comparison(site, synthetic_root, tmp_path):
+    """compare_seeds.train_arms as tools/compare_seeds.py calls it, from the
+    installed wheel alone: the demo pair of its own configs, 2 iterations each,
+    trained by the wheel's train command (no checkout's tools/train.py)."""
+    out = str(tmp_path / 'cmp')
+    opts = tiny_overrides(synthetic_root, epochs=1) + ['model.test_cfg.rcnn.score_thr=0.0']
+    proc = _run_outside(site, tmp_path, _COMPARE_RUNS, out, json.dumps(opts), timeout=500)
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert [c[:3] for c in result['commands']] == [[sys.executable, '-m', 'gc_mmdet.cli.train']] * 2
+    assert result['where'] == os.path.join(site, 'gc_mmdet', 'cli', 'train.py')
+    for arm in ('baseline', 'gc'):
+        assert os.path.isfile(os.path.join(out, f'{arm}_seed0', 'metrics.json'))
+        assert set(result['ap'][arm]) == {'bbox', 'segm'}

@@ -34,15 +34,17 @@ data augmentation drawn in workers may differ.
     custom_hooks = [dict(type='DeterministicResumeHook')]
 """
 
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, Runner
 
-from ...datasets.transforms import SeedPerSample
 from ...utils.config_parts import leaf_datasets
 from ...utils.seeding import EPOCH, ITER, reseed
+
+if TYPE_CHECKING:
+    from ...datasets.transforms import SeedPerSample
 
 __all__ = ['DeterministicResumeHook', 'reseed']
 
@@ -55,9 +57,12 @@ class DeterministicResumeHook(Hook):
     priority = 'VERY_HIGH'  # before any other hook draws a random number
 
     def __init__(self) -> None:
-        self._seeding: List[SeedPerSample] = []
+        self._seeding: List['SeedPerSample'] = []
 
     def before_train(self, runner: Runner) -> None:
+        # here, not at import: importing the hooks (the engine) loads no data set code
+        from ...datasets.transforms import SeedPerSample
+
         # before the first epoch creates the data loader's workers
         self._seeding = []
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):

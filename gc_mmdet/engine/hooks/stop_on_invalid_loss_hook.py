@@ -4,7 +4,9 @@
 mmdet's ``CheckInvalidLossHook`` stops training at a NaN/inf loss with a
 bare ``AssertionError`` (its message is the return value of
 ``logger.info``, i.e. ``None``), a stack trace from inside mmengine's loop.
-This subclass makes the same check and raises :class:`TrainingDiverged`
+This hook makes the same check (registered in mmdet's ``HOOKS`` as that one
+is, but a plain mmengine ``Hook``: importing ``mmdet.engine`` would load all
+of mmdet's data sets and metrics) and raises :class:`TrainingDiverged`
 instead, a :class:`~gc_mmdet.utils.UserError` that names the iteration, the
 losses that are not finite and what to change; ``tools/train.py`` prints it
 as one line and exits with status 2. The check runs before the checkpoint
@@ -19,8 +21,8 @@ saved stays the one to resume from.
 from typing import Optional
 
 import torch
-from mmdet.engine.hooks import CheckInvalidLossHook
 from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from ...utils.errors import UserError
@@ -31,7 +33,7 @@ class TrainingDiverged(UserError):
 
 
 @HOOKS.register_module()
-class StopOnInvalidLossHook(CheckInvalidLossHook):
+class StopOnInvalidLossHook(Hook):
     """Stop at the first NaN/inf training loss with a clear message.
 
     Args:
@@ -40,7 +42,7 @@ class StopOnInvalidLossHook(CheckInvalidLossHook):
     """
 
     def __init__(self, interval: int = 1) -> None:
-        super().__init__(interval=interval)
+        self.interval = interval
 
     def after_train_iter(
         self,

@@ -9,14 +9,15 @@ Prints the last evaluation's COCO AP table (box and mask), whether it lies in
 the GC arm's band over seeds of the published comparison (--band), and writes
 WORK_DIR/ap_curve.png (AP over training iterations) and
 WORK_DIR/predictions.png (val images: ground truth left, the trained
-detector's masks, boxes and scores right), then prints their paths. With
---publish DIR it also writes DIR/demo.json (metrics, AP curve, timing,
-machine, commit) and copies the two pictures there as demo_ap_curve.png and
-demo_predictions.png; tools/render_docs.py renders README's and docs' demo
-figures from them; into the checkout only from a working tree without
-uncommitted changes to tracked files (--check-publish checks just that, as
-`make demo` does before training). `make demo` runs it after training, with
---publish docs/results.
+detector's masks, boxes and scores right), then prints their paths; the same
+lines go to WORK_DIR/report.md. `make demo` runs it after training: it writes
+into the run's work dir only. With --publish DIR it also writes DIR/demo.json
+(metrics, AP curve, timing, machine, commit) and copies the two pictures there
+as demo_ap_curve.png and demo_predictions.png; tools/render_docs.py renders
+README's and docs' demo figures from them; into the checkout only from a
+working tree without uncommitted changes to tracked files (--check-publish
+checks just that, as `make demo-publish`, the maintainers' step, does before
+training).
 """
 
 import argparse
@@ -63,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--check-publish',
         action='store_true',
-        help='only check that --publish may write (make demo, before training), then exit',
+        help='only check that --publish may write (make demo-publish, before training), then exit',
     )
     parser.add_argument(
         '--cfg-options',
@@ -88,10 +89,12 @@ def main(argv=None) -> None:
             'to report; train first, e.g. make demo'
         )
     final = last_evaluation(args.work_dir)
-    print(format_metrics(final))
+    report = [format_metrics(final)]
     if osp.isfile(args.band):
         with open(args.band) as f:
-            print(band_line(final, json.load(f), args.band, machine()))
+            band = band_line(final, json.load(f), args.band, machine())
+        report += [band] if band else []
+    print('\n'.join(report))
     curve = plot_ap_curve(args.work_dir, osp.join(args.work_dir, 'ap_curve.png'))
     preds = draw_predictions(
         args.config,
@@ -101,8 +104,12 @@ def main(argv=None) -> None:
         score_thr=args.score_thr,
         cfg_options=args.cfg_options,
     )
-    print(f'AP curve: {curve}')
-    print(f'predictions: {preds}')
+    report += [f'AP curve: {curve}', f'predictions: {preds}']
+    print('\n'.join(report[-2:]))
+    report_file = osp.join(args.work_dir, 'report.md')
+    with open(report_file, 'w') as f:
+        f.write('\n\n'.join(report) + '\n')
+    print(f'report: {report_file}')
     if args.publish:
         cfg = read_config(args.config, args.cfg_options)
         seed = cfg.get('randomness', {}).get('seed')

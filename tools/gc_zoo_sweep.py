@@ -3,6 +3,7 @@
 """Sweep GC over mmdet's own configs and write the table in docs/.
 
     python tools/gc_zoo_sweep.py [--out docs/gc_zoo_sweep.md]
+    python tools/gc_zoo_sweep.py --rerender   # the page's text from this tool, its rows kept
 
 For each config of gc_mmdet.cli.gc_zoo_sweep.ZOO: build the model from scratch, its
 optimizer wrapper from the config's own optim_wrapper through
@@ -11,20 +12,26 @@ training step on a synthetic batch of two 128 px images, and check that the
 loss is finite and every covered weight kept its output-channel means. A
 config that cannot be built or stepped on this machine is listed with its
 error, not left out. tests/test_tools/test_zoo_sweep.py asserts the same per config.
-The ConvNeXt configs import mmpretrain: run with it importable (`make
-mmpretrain-extra`, then PYTHONPATH=.venv-mmpretrain-lib).
+The ConvNeXt configs import mmpretrain, which `make setup` does not install: run
+with it importable (`make mmpretrain-extra`, then PYTHONPATH=.venv-mmpretrain-lib);
+without it the sweep stops before it starts. --rerender runs no config: it
+rewrites the page's text, notes and config fixes from this tool and keeps the
+measured rows of the table as they are.
 """
 
 import argparse
+import importlib.util
+import os.path as osp
 import re
 import warnings
 from typing import Dict, List
 
 from gc_mmdet.cli.common import run_cli
 from gc_mmdet.cli.gc_zoo_sweep import CONFIG_FIXES, NOT_ASSERTED, ZOO, sweep_config
+from gc_mmdet.utils import UserError
 
 
-def to_markdown(rows: List[Dict], families: Dict[str, str], notes: Dict[str, str] = None) -> str:
+def to_markdown(rows: List[Dict], families: Dict[str, str]) -> str:
     """The table of docs/gc_zoo_sweep.md: one row per swept config."""
     lines = [
         '| family | config (mmdet 3.3) | optimizer, gc location | GC tensors / params '
@@ -60,17 +67,81 @@ def to_markdown(rows: List[Dict], families: Dict[str, str], notes: Dict[str, str
             f'{r["gc_cfg"].get("location", "grad")}{on} | {total_t} / {total_p:,} ({kinds}) '
             f'| {skipped} | {check} |'
         )
-    notes = notes or {}
-    if notes:
-        lines += ['', 'Not asserted by the test (why):', '']
-        lines += [f'- `{name}`: {why}' for name, why in notes.items()]
     return '\n'.join(lines) + '\n'
+
+
+HEADER = (
+    "# GC across mmdet 3.3's model zoo\n\nWritten by `tools/gc_zoo_sweep.py` in the environment "
+    '`make setup` builds (`source .venv/bin/activate`), with mmpretrain for the ConvNeXt configs '
+    '(`make mmpretrain-extra`): `PYTHONPATH=.venv-mmpretrain-lib python tools/gc_zoo_sweep.py`; '
+    'what `tests/test_tools/test_zoo_sweep.py` asserts per config. Each config is built from '
+    'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor` (on top of '
+    'the constructor the config names, if any), and '
+    'takes one training step on two synthetic 128 px images (256 px for the '
+    'query-based ones); "channel means kept": '
+    'every covered weight that moved kept the mean of each output channel '
+    '(paper, Sec. 3.3) to float rounding.\n\n'
+)
+
+
+def page(table: str) -> str:
+    """docs/gc_zoo_sweep.md around ``table`` (:func:`to_markdown`'s rows):
+    the header, the configs not asserted and the config fixes, with their
+    reasons as this tool and gc_mmdet.cli.gc_zoo_sweep give them."""
+    md = HEADER + table.rstrip('\n') + '\n'
+    md += '\nNot asserted by the test (why):\n\n'
+    md += ''.join(f'- `{name}`: {why}\n' for _, name, why in NOT_ASSERTED)
+    if CONFIG_FIXES:
+        md += '\nChanged before the build (why):\n\n'
+        md += ''.join(
+            f'- `{name}`: `{opts}`: {why}\n' for name, (opts, why) in CONFIG_FIXES.items()
+        )
+    return md
+
+
+def measured_table(text: str, path: str = 'the page') -> str:
+    """The table of a page :func:`page` wrote: its first run of ``|`` lines."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith('| family |')), None)
+    if start is None:
+        raise UserError(f'{path}: no sweep table (a line starting "| family |") to keep')
+    end = start
+    while end < len(lines) and lines[end].startswith('|'):
+        end += 1
+    return '\n'.join(lines[start:end]) + '\n'
+
+
+def check_mmpretrain() -> None:
+    """The ConvNeXt configs import mmpretrain; without it they would be
+    written to the page as failed."""
+    if importlib.util.find_spec('mmpretrain') is None:
+        raise UserError(
+            'the ConvNeXt configs of the sweep import mmpretrain, which is not importable; '
+            '`make mmpretrain-extra`, then PYTHONPATH=.venv-mmpretrain-lib python '
+            'tools/gc_zoo_sweep.py'
+        )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description='GC across the mmdet zoo')
     parser.add_argument('--out', default='docs/gc_zoo_sweep.md')
+    parser.add_argument(
+        '--rerender',
+        action='store_true',
+        help="rewrite --out's text, notes and fixes from this tool, keeping its measured rows; "
+        'runs no config',
+    )
     args = parser.parse_args(argv)
+    if args.rerender:
+        if not osp.isfile(args.out):
+            raise UserError(f'--rerender: {args.out} does not exist; run the sweep to write it')
+        with open(args.out) as f:
+            md = page(measured_table(f.read(), args.out))
+        with open(args.out, 'w') as f:
+            f.write(md)
+        print(f'rerendered: {args.out}')
+        return
+    check_mmpretrain()
     warnings.filterwarnings('ignore')  # 17 models' build-time warnings would bury the table
 
     rows = []
@@ -91,28 +162,9 @@ def main(argv=None) -> None:
             ),
             flush=True,
         )
-    md = to_markdown(
-        rows,
-        {n: f for f, n in ZOO} | {n: f for f, n, _ in NOT_ASSERTED},
-        {n: why for _, n, why in NOT_ASSERTED},
-    )
-    header = (
-        "# GC across mmdet 3.3's model zoo\n\nWritten by `python tools/gc_zoo_sweep.py` "
-        '(what `tests/test_tools/test_zoo_sweep.py` asserts per config). Each config is built from '
-        'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor` (on top of '
-        'the constructor the config names, if any), and '
-        'takes one training step on two synthetic 128 px images (256 px for the '
-        'query-based ones); "channel means kept": '
-        'every covered weight that moved kept the mean of each output channel '
-        '(paper, Sec. 3.3) to float rounding.\n\n'
-    )
-    if CONFIG_FIXES:
-        md += '\nChanged before the build (why):\n\n'
-        md += ''.join(
-            f'- `{name}`: `{opts}`: {why}\n' for name, (opts, why) in CONFIG_FIXES.items()
-        )
+    md = page(to_markdown(rows, {n: f for f, n in ZOO} | {n: f for f, n, _ in NOT_ASSERTED}))
     with open(args.out, 'w') as f:
-        f.write(header + md)
+        f.write(md)
     print(md)
     print(f'written: {args.out}')
 

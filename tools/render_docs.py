@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """Render every figure block of README.md and docs/*.md from the committed
-results files in docs/results/ (`make demo` and `make compare` write them).
+results files in docs/results/ (`make demo-publish` and `make compare` write them).
 
     python tools/render_docs.py           # rewrite the blocks that differ
     python tools/render_docs.py --check   # only say which differ (exit 1)

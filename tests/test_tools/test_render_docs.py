@@ -12,19 +12,23 @@ import pytest
 
 from gc_mmdet.utils import UserError
 from helpers.synthetic import ROOT
-from repo_tools.render_docs import BLOCKS, doc_files, render_docs, stale_blocks
+from repo_tools.render_docs import BLOCKS, SOURCES, doc_files, render_docs, stale_blocks
 from repo_tools.results import load_results
 
 RESULTS = osp.join(ROOT, 'docs', 'results')
 
 
 def _copy_docs(dst) -> str:
-    """README.md, docs/*.md and docs/results/ copied under ``dst``."""
+    """README.md, docs/*.md, docs/results/ and the other sources of
+    :data:`SOURCES` copied under ``dst``."""
     shutil.copy(osp.join(ROOT, 'README.md'), dst / 'README.md')
     (dst / 'docs').mkdir()
     for page in doc_files(ROOT)[1:]:
         shutil.copy(page, dst / 'docs')
     shutil.copytree(RESULTS, dst / 'docs' / 'results')
+    for rel in SOURCES.values():
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(osp.join(ROOT, rel), dst / rel)
     return str(dst)
 
 
@@ -79,3 +83,28 @@ def test_a_block_without_its_results_or_unknown_is_one_line(tmp_path):
         UserError, match=r"block 'compare-table' needs .*compare_demo.json; make compare"
     ):
         render_docs(root)
+
+
+def test_a_figure_inside_a_sentence_is_caught_then_rendered(tmp_path):
+    """README's AP gain of the paper is an inline block, rendered from
+    configs/paper_results.json; it stays one line of the sentence."""
+    root = _copy_docs(tmp_path)
+    paper_file = osp.join(root, 'configs', 'paper_results.json')
+    paper = json.load(open(paper_file))
+    paper['rows']['mask_rcnn_r50']['paper']['gc']['bbox']['AP'] += 1.0  # +0.5 -> +1.5
+    json.dump(paper, open(paper_file, 'w'))
+    assert stale_blocks(root) == [
+        "README.md: block 'paper-gain' differs from configs/paper_results.json; "
+        'run python tools/render_docs.py'
+    ]
+    assert render_docs(root) == [osp.join(root, 'README.md')]
+    readme = open(osp.join(root, 'README.md')).read()
+    assert (
+        'adds <!-- results:paper-gain -->+0.3 to +1.5 box AP and +0.3 to +0.7 mask AP'
+        '<!-- /results -->\n' in readme
+    )
+    page = osp.join(root, 'docs', 'extra.md')
+    with open(page, 'w') as f:
+        f.write('a table in a sentence: <!-- results:demo-table --><!-- /results -->\n')
+    with pytest.raises(UserError, match=r"extra.md: block 'demo-table' renders several lines"):
+        stale_blocks(root)

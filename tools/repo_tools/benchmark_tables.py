@@ -11,7 +11,13 @@ Example:
 
 from typing import Mapping
 
-__all__ = ['gc_overhead_table', 'data_check_table', 'eval_backends_table', 'on_machine']
+__all__ = [
+    'gc_overhead_table',
+    'data_check_table',
+    'data_check_estimate',
+    'eval_backends_table',
+    'on_machine',
+]
 
 #: the models of benchmarks/gc_overhead.py
 MODEL_LABELS = {'r50': 'Mask R-CNN R50-FPN', 'x101': 'Mask R-CNN X101-64x4d-FPN'}
@@ -116,6 +122,16 @@ def data_check_table(res: Mapping) -> str:
         '([docs/results/data_check_cost.json](docs/results/data_check_cost.json)).',
     ]
     return '\n'.join(lines)
+
+
+def data_check_estimate(res: Mapping) -> str:
+    """benchmarks/data_check_cost.py's estimate for COCO train2017, as a
+    clause of a sentence (docs/own_data.md)."""
+    return (
+        f'about **{res["coco_first_s"]:.0f} s** on a first run and **{res["coco_cached_s"]:.0f} s** '
+        f'when repeated, measured on {res["images"]:,} images and {res["annotations"]:,} '
+        f'annotations {on_machine(res)}'
+    )
 
 
 def eval_backends_table(res: Mapping) -> str:

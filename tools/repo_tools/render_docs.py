@@ -4,7 +4,10 @@ files, so that no figure is typed by hand (``tools/render_docs.py``).
 
 A block is the text between ``<!-- results:NAME -->`` and
 ``<!-- /results -->``; :data:`BLOCKS` says what each name renders and from
-which results file.
+which results file (:data:`SOURCES`: the few that live elsewhere than
+``docs/results/``). A block whose opening marker ends its line holds lines;
+one followed by text on the same line is a figure inside a sentence, and
+renders to one line.
 
 Example:
     >>> stale_blocks('.')   # [] when every block is what its results give
@@ -12,6 +15,7 @@ Example:
 """
 
 import glob
+import json
 import os.path as osp
 import re
 from typing import Callable, Dict, List, Mapping, Tuple
@@ -20,12 +24,29 @@ from gc_mmdet.cli.compare_seeds import arm_tests, seed_band, summary_table
 from gc_mmdet.cli.run_logs import TASK_LABELS
 from gc_mmdet.utils import UserError
 
-from .benchmark_tables import data_check_table, eval_backends_table, gc_overhead_table, on_machine
-from .results import RESULTS_DIR, load_results
+from .benchmark_tables import (
+    data_check_estimate,
+    data_check_table,
+    eval_backends_table,
+    gc_overhead_table,
+    on_machine,
+)
+from .results import RESULTS_DIR
 
-__all__ = ['BLOCKS', 'doc_files', 'render_text', 'render_docs', 'stale_blocks']
+__all__ = [
+    'BLOCKS',
+    'SOURCES',
+    'doc_files',
+    'paper_gain',
+    'render_text',
+    'render_docs',
+    'stale_blocks',
+]
 
-_BLOCK = re.compile(r'(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results -->)', re.S)
+_BLOCK = re.compile(
+    r'(?P<open><!-- results:(?P<name>[\w-]+) -->(?P<nl>\n?))(?P<body>.*?)(?P<close><!-- /results -->)',
+    re.S,
+)
 
 
 def _duration(seconds: float) -> str:
@@ -107,6 +128,21 @@ def compare_table(res: Mapping) -> str:
     )
 
 
+def paper_gain(res: Mapping) -> str:
+    """What GC adds in the paper's Tables 8 and 9 (``configs/paper_results.json``):
+    the range of GC minus baseline AP over the rows, per task."""
+    gains: Dict[str, List[float]] = {}
+    for row in res['rows'].values():
+        paper = row['paper']
+        for task, ap in paper['gc'].items():
+            gains.setdefault(task, []).append(round(ap['AP'] - paper['baseline'][task]['AP'], 1))
+    return ' and '.join(
+        f'{min(gains[t]):+.1f} to {max(gains[t]):+.1f} {label}'
+        for t, label in TASK_LABELS.items()
+        if t in gains
+    )
+
+
 #: what each recorded test session is (tests/helpers/timing.py names them)
 PHASES = {
     '.venv: all': '`make test`: the whole suite',
@@ -148,17 +184,30 @@ BLOCKS: Dict[str, Tuple[str, Callable[[Mapping], str]]] = {
     'gc-overhead': ('gc_overhead', gc_overhead_table),
     'data-check-cost': ('data_check_cost', data_check_table),
     'eval-backends': ('coco_eval_backends', eval_backends_table),
+    'data-check-estimate': ('data_check_cost', data_check_estimate),
+    'paper-gain': ('paper_results', paper_gain),
 }
+
+#: sources that are not in the results folder: name -> path from the root
+SOURCES = {'paper_results': osp.join('configs', 'paper_results.json')}
 
 
 _WRITER = {
-    'demo': 'make demo',
-    'compare_demo': 'make compare',
-    'test_times': 'GC_MMDET_TEST_TIMES=docs/results/test_times.json make test',
-    'gc_overhead': 'PYTHONPATH=tests:tools python benchmarks/gc_overhead.py --publish docs/results',
-    'data_check_cost': 'PYTHONPATH=tests:tools python benchmarks/data_check_cost.py --publish docs/results',
-    'coco_eval_backends': 'PYTHONPATH=tests:tools python benchmarks/coco_eval_backends.py --publish docs/results',
+    'demo': 'make demo-publish writes it',
+    'compare_demo': 'make compare writes it',
+    'test_times': 'GC_MMDET_TEST_TIMES=docs/results/test_times.json make test writes it',
+    'gc_overhead': 'PYTHONPATH=tests:tools python benchmarks/gc_overhead.py --publish docs/results writes it',
+    'data_check_cost': 'PYTHONPATH=tests:tools python benchmarks/data_check_cost.py --publish docs/results writes it',
+    'coco_eval_backends': 'PYTHONPATH=tests:tools python benchmarks/coco_eval_backends.py --publish docs/results writes it',
+    'paper_results': "it is the repository's (the paper's Tables 8 and 9)",
 }
+
+
+def source_file(source: str, root: str, results_dir: str) -> str:
+    """The file a block's ``source`` is read from."""
+    if source in SOURCES:
+        return osp.join(root, SOURCES[source])
+    return osp.join(results_dir, f'{source}.json')
 
 
 def doc_files(root: str) -> List[str]:
@@ -186,15 +235,21 @@ def render_text(text: str, path: str, root: str, results_dir: str) -> str:
             )
         source, render = BLOCKS[name]
         if source not in cache:
+            file = source_file(source, root, results_dir)
             try:
-                cache[source] = load_results(results_dir, source)
+                with open(file) as f:
+                    cache[source] = json.load(f)
             except FileNotFoundError:
-                raise UserError(
-                    f'{path}: block {name!r} needs {osp.join(results_dir, source)}.json; '
-                    f'{_WRITER[source]} writes it'
-                ) from None
+                raise UserError(f'{path}: block {name!r} needs {file}; {_WRITER[source]}') from None
         body = _links_from(path, root, render(cache[source]))
-        return f'{m.group(1)}{body}\n{m.group(4)}'
+        if not m.group('nl'):  # a figure inside a sentence
+            if '\n' in body:
+                raise UserError(
+                    f'{path}: block {name!r} renders several lines; put its opening '
+                    'marker on a line of its own'
+                )
+            return f'{m.group("open")}{body}{m.group("close")}'
+        return f'{m.group("open")}{body}\n{m.group("close")}'
 
     return _BLOCK.sub(fill, text)
 
@@ -220,12 +275,13 @@ def render_docs(root: str = '.', results_dir: str = '') -> List[str]:
 def stale_blocks(root: str = '.', results_dir: str = '') -> List[str]:
     """One line per block that differs from what its results render."""
     problems = []
-    for path, text, new in _rendered(root, results_dir or osp.join(root, RESULTS_DIR)):
+    results = results_dir or osp.join(root, RESULTS_DIR)
+    for path, text, new in _rendered(root, results):
         for m_old, m_new in zip(_BLOCK.finditer(text), _BLOCK.finditer(new)):
             if m_old.group('body') != m_new.group('body'):
-                source = BLOCKS[m_old.group('name')][0]
+                source = source_file(BLOCKS[m_old.group('name')][0], root, results)
                 problems.append(
                     f'{osp.relpath(path, root)}: block {m_old.group("name")!r} differs from '
-                    f'{RESULTS_DIR}/{source}.json; run python tools/render_docs.py'
+                    f'{osp.relpath(source, root)}; run python tools/render_docs.py'
                 )
     return problems

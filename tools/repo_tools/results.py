@@ -3,7 +3,7 @@
 of README and docs is rendered from (``tools/render_docs.py``): repository
 tooling, as it records the checkout's git commit.
 
-``make demo`` and ``make compare`` publish their runs here: the metrics, the
+``make demo-publish`` and ``make compare`` publish their runs here: the metrics, the
 AP curve, how long the run took and on what machine, and the commit.
 
 Example:
@@ -104,7 +104,7 @@ def _provenance() -> Dict[str, Any]:
 
 
 def demo_results(config: str, seed: Any, work_dir: str) -> Dict[str, Any]:
-    """What ``make demo`` publishes: the run of ``config`` at ``seed``."""
+    """What ``make demo-publish`` publishes: the run of ``config`` at ``seed``."""
     return dict(kind='demo', config=config, seed=seed, **run_record(work_dir), **_provenance())
 
 

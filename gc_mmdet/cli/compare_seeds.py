@@ -2,20 +2,33 @@
 """GC against its baseline over several training seeds: mean ± std per arm,
 GC minus baseline with its confidence interval by the test the design calls
 for (paired over common seeds, Welch's otherwise; scipy.stats), and AP
-curves with a band per arm."""
+curves with a band per arm.
 
+The command of an installed package (tools/compare_seeds.py of a checkout
+adds ``--publish``)::
+
+    python -m gc_mmdet.cli.compare_seeds --baseline MY_BASELINE.py --gc MY_GC.py \
+        --seeds 0 1 2 --out work_dirs/compare
+"""
+
+import argparse
 import json
 import math
+import os
 import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 from scipy import stats
 
 from ..utils.errors import UserError
+from ..utils.work_dir import check_output_files
+from .common import run_cli
+from .config import read_config
+from .eval_bootstrap import bootstrap_ap, bootstrap_bands
 from .run_logs import TASK_LABELS, ap_by_iteration, last_checkpoint, last_evaluation
 from .visualize import pyplot
 
@@ -431,3 +444,99 @@ def band_line(final: Mapping[str, float], compare: Mapping, source: str, machine
             'a seed does'
         )
     return line
+
+
+#: the demo pair, as the installed package carries it (``.mim/configs``)
+DEMO_CONFIGS = {
+    arm: osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs', rel)
+    for arm, rel in (
+        ('baseline', 'synthetic/mask-rcnn_r18-half_fpn_gn-all_demo.py'),
+        ('gc', 'synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'),
+    )
+}
+
+
+def build_parser(
+    baseline: str = DEMO_CONFIGS['baseline'], gc: str = DEMO_CONFIGS['gc']
+) -> argparse.ArgumentParser:
+    """The flags of the comparison command, with the given default pair."""
+    parser = argparse.ArgumentParser(description='GC vs baseline over several seeds')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
+    parser.add_argument('--out', default='work_dirs/compare_demo')
+    parser.add_argument('--baseline', default=baseline, help='baseline config')
+    parser.add_argument('--gc', default=gc, help='GC config')
+    parser.add_argument(
+        '--bootstrap',
+        type=int,
+        default=200,
+        metavar='N',
+        help='resamples of the validation images for the evaluation-noise band (0: none)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='passed to every training and testing run',
+    )
+    return parser
+
+
+def _evaluation_noise(runs: Mapping, configs: Mapping[str, str], args: Any) -> dict:
+    """Every run's detections on the validation set, then the bootstrap of
+    their box and mask AP over resampled validation images."""
+    dets = predict_runs(runs, configs, cfg_options=args.cfg_options)
+    cfg = read_config(args.gc, args.cfg_options)  # as the train and test commands read it
+    with open(cfg.test_evaluator.ann_file) as f:
+        gt = json.load(f)
+    tasks = sorted({t for by in dets.values() for t in by})
+    print(
+        f'[compare] bootstrap: {args.bootstrap} resamples of {len(gt["images"])} images', flush=True
+    )
+    samples = bootstrap_ap(gt, dets, tasks, n_boot=args.bootstrap)
+    return bootstrap_bands(samples, len(gt['images']))
+
+
+def compare(args: Any) -> Tuple[dict, Dict[str, Dict[int, str]], str]:
+    """Train both arms once per seed into ``args.out`` (a finished run is
+    kept), write ``summary.md``, ``summary.json`` and ``ap_bands.png`` there
+    and print the table and the verdict.
+
+    Returns:
+        tuple: the summary, the runs (``{arm: {seed: work_dir}}``) and the
+        band plot's path.
+    """
+    if len(set(args.seeds)) < 2:
+        raise UserError('--seeds: give at least 2 different seeds (3 or more for a useful test)')
+    for cfg in (args.baseline, args.gc):
+        if not osp.isfile(cfg):
+            raise UserError(f'config {cfg}: no such file')
+    check_output_files(args.out, OUTPUT_FILES, 'summary.json', OWNER_KEYS)
+    runs = arms_runs(args.out, args.seeds)
+    configs = {'baseline': args.baseline, 'gc': args.gc}
+    train_arms(runs, configs, args.seeds, cfg_options=args.cfg_options)
+
+    summary = summarize(runs)
+    summary.update(seeds=args.seeds, configs=configs)
+    if args.bootstrap:
+        summary['bootstrap'] = _evaluation_noise(runs, configs, args)
+    md = to_markdown(summary, f'GC vs baseline, {len(args.seeds)} seeds ({osp.basename(args.gc)})')
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'summary.md'), 'w') as f:
+        f.write(md)
+    with open(osp.join(args.out, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    plot = plot_bands(runs, osp.join(args.out, 'ap_bands.png'))
+    print(md)
+    print(
+        f'written: {osp.join(args.out, "summary.md")}, {osp.join(args.out, "summary.json")}, {plot}'
+    )
+    return summary, runs, plot
+
+
+def main(argv: Sequence[str] = None) -> None:
+    """``python -m gc_mmdet.cli.compare_seeds [flags]``."""
+    compare(build_parser().parse_args(argv))
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -130,17 +130,12 @@ def test_the_installed_wheel_works_outside_the_checkout(site, tmp_path):
 
 
 _COMPARE_RUNS = textwrap.dedent("""
-    import json, os, subprocess, sys
+    import json, subprocess, sys
     from gc_mmdet.cli import compare_seeds
 
     site, checkout, out, opts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     ours = [p for p in sys.path if p.startswith(checkout) and not p.startswith(sys.prefix)]
     assert not ours, sys.path
-    configs = os.path.join(site, 'gc_mmdet', '.mim', 'configs', 'synthetic')
-    configs = dict(
-        baseline=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_demo.py'),
-        gc=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'),
-    )
     commands = []
     run = subprocess.run
 
@@ -148,30 +143,36 @@ _COMPARE_RUNS = textwrap.dedent("""
         commands.append(cmd)
         return run(cmd, *args, **kwargs)
 
-    compare_seeds.subprocess.run = recorded
-    runs = compare_seeds.arms_runs(out, [0])
-    compare_seeds.train_arms(runs, configs, [0], cfg_options=opts)
+    subprocess.run = recorded
+    # what `python -m gc_mmdet.cli.compare_seeds` runs, with its default pair
+    compare_seeds.main(['--seeds', '0', '1', '--bootstrap', '0', '--out', out, '--cfg-options', *opts])
     # where the commands' module is found from here (their folder, path and environment)
     where = run(
         [sys.executable, '-c', 'import gc_mmdet.cli.train as m; print(m.__file__)'],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
-    print(json.dumps(dict(
-        commands=commands, where=where, ap={arm: compare_seeds.final_ap(by[0]) for arm, by in runs.items()},
-    )))
+    print(json.dumps(dict(commands=commands, where=where)))
 """)
 
 
-def test_the_installed_wheel_trains_the_runs_of_a_seed_comparison(site, synthetic_root, tmp_path):
-    """compare_seeds.train_arms as tools/compare_seeds.py calls it, from the
-    installed wheel alone: the demo pair of its own configs, 2 iterations each,
-    trained by the wheel's train command (no checkout's tools/train.py)."""
+def test_the_installed_wheel_compares_gc_against_its_baseline(site, synthetic_root, tmp_path):
+    """The comparison command of the installed wheel alone (``python -m
+    gc_mmdet.cli.compare_seeds``): its default pair is the wheel's own demo
+    configs, 2 seeds of 2 iterations each, trained by the wheel's train
+    command (no checkout's tools/train.py, which the old code needed)."""
     out = str(tmp_path / 'cmp')
     opts = tiny_overrides(synthetic_root, epochs=1) + ['model.test_cfg.rcnn.score_thr=0.0']
     proc = _run_outside(site, tmp_path, _COMPARE_RUNS, out, json.dumps(opts), timeout=500)
     result = json.loads(proc.stdout.splitlines()[-1])
-    assert [c[:3] for c in result['commands']] == [[sys.executable, '-m', 'gc_mmdet.cli.train']] * 2
+    assert [c[:3] for c in result['commands']] == [[sys.executable, '-m', 'gc_mmdet.cli.train']] * 4
     assert result['where'] == os.path.join(site, 'gc_mmdet', 'cli', 'train.py')
+    summary = json.load(open(os.path.join(out, 'summary.json')))
+    configs = os.path.join(site, 'gc_mmdet', '.mim', 'configs', 'synthetic')
+    assert summary['configs'] == dict(
+        baseline=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_demo.py'),
+        gc=os.path.join(configs, 'mask-rcnn_r18-half_fpn_gn-all_gc_demo.py'),
+    )
     for arm in ('baseline', 'gc'):
-        assert os.path.isfile(os.path.join(out, f'{arm}_seed0', 'metrics.json'))
-        assert set(result['ap'][arm]) == {'bbox', 'segm'}
+        assert sorted(summary['arms'][arm]['per_seed']) == ['0', '1']
+        assert set(summary['arms'][arm]['per_seed']['0']) == {'bbox', 'segm'}
+    assert os.path.isfile(os.path.join(out, 'ap_bands.png'))

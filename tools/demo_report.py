@@ -42,6 +42,26 @@ from repo_tools.results import (
     write_results,
 )
 
+#: the first line of WORK_DIR/report.md: a report.md without it is not ours
+REPORT_HEADER = '<!-- written by tools/demo_report.py; rewritten by its next run -->'
+
+
+def check_report_file(path: str) -> None:
+    """Refuse, before anything is written, to replace a ``report.md`` that
+    this tool did not write."""
+    if not osp.lexists(path):
+        return
+    try:
+        with open(path) as f:
+            ours = f.readline().rstrip('\n') == REPORT_HEADER
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise UserError(
+            f'{path}: exists and was not written by tools/demo_report.py; nothing was changed. '
+            'Move it, or report on another work dir'
+        )
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Report a finished demo run')
@@ -82,6 +102,8 @@ def main(argv=None) -> None:
         check_output_files(args.publish, DEMO_FILES, 'demo.json', OWNER_KEYS, '--publish')
     if args.check_publish:
         return
+    report_file = osp.join(args.work_dir, 'report.md')
+    check_report_file(report_file)
     ckpt = last_checkpoint(args.work_dir)
     if not ckpt or not osp.isfile(ckpt):
         raise UserError(
@@ -106,9 +128,8 @@ def main(argv=None) -> None:
     )
     report += [f'AP curve: {curve}', f'predictions: {preds}']
     print('\n'.join(report[-2:]))
-    report_file = osp.join(args.work_dir, 'report.md')
     with open(report_file, 'w') as f:
-        f.write('\n\n'.join(report) + '\n')
+        f.write(REPORT_HEADER + '\n' + '\n\n'.join(report) + '\n')
     print(f'report: {report_file}')
     if args.publish:
         cfg = read_config(args.config, args.cfg_options)

@@ -24,10 +24,14 @@ from ..utils import (
     SampleLoadError,
     UserError,
     check_pretrained_available,
+    checkpoint_mismatch,
     checkpoint_problem,
     find_resumable_checkpoint,
+    preempted_checkpoint,
+    use_preemption_hook,
     use_safe_checkpoints,
 )
+from ..utils.launch import on_main_process, restart_count
 from .common import (
     add_common_args,
     build_runner,
@@ -98,7 +102,14 @@ def apply_flags(cfg, args: argparse.Namespace) -> None:
 
 def apply_resume(cfg, resume) -> None:
     """--resume CKPT, or --resume alone: the checkpoint last_checkpoint names,
-    or the newest complete one."""
+    or the newest complete one. A run restarted by torchrun (MAX_RESTARTS) or
+    requeued by Slurm resumes as with --resume alone once the work dir holds
+    a checkpoint, with or without the flag; so does a run preempted before
+    (PreemptionHook's preempted.json)."""
+    if resume is None and preempted_checkpoint(cfg.work_dir):
+        resume = 'auto'
+    if restart_count() and find_resumable_checkpoint(cfg.work_dir)[0]:
+        resume = 'auto'
     if resume == 'auto':
         ckpt, note = find_resumable_checkpoint(cfg.work_dir)
         # before the process group exists: the launcher's RANK says who prints
@@ -117,6 +128,7 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     apply_flags(cfg, args)
     use_safe_checkpoints(cfg)  # a kill during a save never leaves a broken checkpoint
+    use_preemption_hook(cfg)  # a preemption notice saves; a mid-epoch checkpoint resumes exactly
     apply_resume(cfg, args.resume)
     if not args.no_pretrained_check and not cfg.get('resume'):
         check_pretrained_available(cfg)
@@ -124,6 +136,8 @@ def main(argv=None) -> None:
     skip_log = check_data_first(cfg, args.launcher)
     skipped_before = _count_lines(skip_log)
     runner = build_runner(cfg, args.launcher)
+    if cfg.get('resume') and cfg.get('load_from'):
+        on_main_process(lambda: _fits(runner.model, cfg.load_from))
     try:
         runner.train()
     except SampleLoadError as e:
@@ -137,6 +151,15 @@ def main(argv=None) -> None:
                 f"(data_check.on_load_error='skip'); listed in {skip_log}",
                 file=sys.stderr,
             )
+
+
+def _fits(model, path: str) -> None:
+    problem = checkpoint_mismatch(model, path)
+    if problem:
+        raise UserError(
+            f'--resume {path}: {problem}; resume a checkpoint of this config, or start '
+            'from it with --cfg-options load_from=... (weights only)'
+        )
 
 
 def _count_lines(path) -> int:

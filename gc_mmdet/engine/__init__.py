@@ -6,6 +6,7 @@ from . import mmcv_layers  # noqa: F401  (mmcv's deformable convolutions)
 from .hooks import (
     DeterministicResumeHook,
     GCStatsHook,
+    PreemptionHook,
     SafeCheckpointHook,
     StopOnInvalidLossHook,
     TrainingDiverged,
@@ -18,6 +19,7 @@ __all__ = [
     'check_gc_cfg',
     'DeterministicResumeHook',
     'GCStatsHook',
+    'PreemptionHook',
     'SafeCheckpointHook',
     'StopOnInvalidLossHook',
     'TrainingDiverged',

@@ -3,7 +3,14 @@
 launch, RNG seeding, checkpoints, work dirs, pretrained weights, the
 machine record."""
 
-from .checkpoints import checkpoint_problem, find_resumable_checkpoint, use_safe_checkpoints
+from .checkpoints import (
+    checkpoint_mismatch,
+    checkpoint_problem,
+    find_resumable_checkpoint,
+    preempted_checkpoint,
+    use_preemption_hook,
+    use_safe_checkpoints,
+)
 from .errors import ConfigKeyError, SampleLoadError, UserError
 from .launch import prepare_distributed
 from .machine import machine
@@ -22,6 +29,9 @@ __all__ = [
     'check_output_files',
     'checkpoint_problem',
     'find_resumable_checkpoint',
+    'use_preemption_hook',
     'use_safe_checkpoints',
+    'checkpoint_mismatch',
+    'preempted_checkpoint',
     'machine',
 ]

@@ -20,7 +20,18 @@ from typing import Any, List, Optional, Tuple
 from .config_parts import is_type
 from .errors import UserError
 
-__all__ = ['use_safe_checkpoints', 'checkpoint_problem', 'find_resumable_checkpoint']
+#: written by PreemptionHook beside the checkpoint of a preempted run
+PREEMPTED_RECORD = 'preempted.json'
+
+__all__ = [
+    'PREEMPTED_RECORD',
+    'preempted_checkpoint',
+    'use_safe_checkpoints',
+    'use_preemption_hook',
+    'checkpoint_problem',
+    'checkpoint_mismatch',
+    'find_resumable_checkpoint',
+]
 
 _NAME = re.compile(r'(epoch|iter)_(\d+)\.pth$')
 
@@ -31,6 +42,70 @@ def use_safe_checkpoints(cfg: Any) -> None:
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if hook is not None and is_type(hook.get('type'), 'CheckpointHook'):
         hook['type'] = 'SafeCheckpointHook'
+
+
+def use_preemption_hook(cfg: Any) -> None:
+    """Add ``PreemptionHook`` (a notice saves the iteration; a mid-epoch
+    checkpoint resumes at its next batch) to ``cfg.custom_hooks`` unless the
+    config names one; check the signals of one it names."""
+    from .launch import signal_numbers
+
+    hooks = list(cfg.get('custom_hooks') or [])
+    named = [h for h in hooks if isinstance(h, dict) and is_type(h.get('type'), 'PreemptionHook')]
+    for hook in named:
+        signal_numbers(hook.get('signals', ()))
+    if not named:
+        cfg.custom_hooks = hooks + [dict(type='PreemptionHook')]
+
+
+def preempted_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a preempted run saved in ``work_dir`` (its
+    ``preempted.json``), or None."""
+    import json
+
+    record = osp.join(work_dir, PREEMPTED_RECORD)
+    if not osp.isfile(record):
+        return None
+    try:
+        with open(record) as f:
+            return str(json.load(f)['checkpoint'])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def checkpoint_mismatch(model: Any, path: str) -> Optional[str]:
+    """Why the checkpoint at ``path`` cannot be resumed into ``model`` (its
+    weights' names or shapes differ), or None when they all match.
+
+    mmengine resumes with ``strict=False``: a checkpoint of another model
+    would only warn about every missing key and train from random weights.
+    """
+    import torch
+    from mmengine.runner import CheckpointLoader
+
+    state = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    saved = state.get('state_dict', state) if isinstance(state, dict) else {}
+    module = getattr(model, 'module', model)
+    own = module.state_dict()
+    missing = sorted(set(own) - set(saved))
+    extra = sorted(set(saved) - set(own))
+    shapes = sorted(
+        k
+        for k in set(own) & set(saved)
+        if isinstance(saved[k], torch.Tensor) and tuple(saved[k].shape) != tuple(own[k].shape)
+    )
+    if not (missing or extra or shapes):
+        return None
+    parts = [
+        f'{len(v)} {what} (first: {v[0]})'
+        for what, v in (
+            ('weights of the model are not in it', missing),
+            ('of its weights are not in the model', extra),
+            ('weights differ in shape', shapes),
+        )
+        if v
+    ]
+    return 'a checkpoint of another model: ' + '; '.join(parts)
 
 
 def checkpoint_problem(path: str) -> Optional[str]:

@@ -24,11 +24,14 @@ that do not share that directory rank 0 stops with ``FileNotFoundError:
 folder in the user's working directory.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
+import threading
 from datetime import timedelta
-from typing import Any, Callable, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -37,13 +40,101 @@ from .config_parts import evaluator_metrics, is_type
 from .errors import UserError
 
 __all__ = [
+    'INIT_TIMED_OUT',
+    'PREEMPTED',
     'collect_over_network',
+    'init_deadline',
+    'restart_count',
+    'signal_numbers',
     'launch_failure',
     'leave_process_group',
     'prepare_distributed',
     'same_thread_count',
     'on_main_process',
 ]
+
+
+#: exit status of a run stopped by a preemption notice after it saved its last
+#: iteration: run the same command again to resume (EX_TEMPFAIL of sysexits.h)
+PREEMPTED = 75
+#: exit status of a process whose process group was not formed in time
+INIT_TIMED_OUT = 76
+
+
+def restart_count() -> int:
+    """How many times this run was restarted: by torchrun
+    (``TORCHELASTIC_RESTART_COUNT``) or by Slurm's requeue
+    (``SLURM_RESTART_COUNT``); 0 on a first start."""
+    return sum(
+        int(os.environ.get(k) or 0) for k in ('TORCHELASTIC_RESTART_COUNT', 'SLURM_RESTART_COUNT')
+    )
+
+
+@contextlib.contextmanager
+def init_deadline(seconds: float) -> Iterator[None]:
+    """End this process with one line and :data:`INIT_TIMED_OUT` when the
+    block (the process group's creation) lasts more than ``seconds``.
+
+    gloo's connect has no deadline of its own (gloo#520): a worker restarted
+    by torchrun that reads a dead attempt's address waits for ever, whatever
+    ``init_process_group(timeout=...)`` says. Under ``MAX_RESTARTS`` the
+    failed attempt is then restarted like any other. The C++ wait releases
+    the GIL, so a timer thread can end the process.
+
+    Example:
+        >>> with init_deadline(300):
+        ...     pass  # dist.init_process_group(...)
+    """
+
+    def expire() -> None:
+        print(
+            f'error: rank {os.environ.get("RANK", "?")}: the process group was not formed within '
+            f'{seconds:g} s (a peer that never came, or a restart that reads a dead attempt); '
+            'ending this process so that the launcher can restart it (GC_MMDET_INIT_TIMEOUT sets '
+            'the deadline)',
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(INIT_TIMED_OUT)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def signal_numbers(names: Sequence[str]) -> List[signal.Signals]:
+    """``['SIGTERM', 'USR1']`` -> their ``signal.Signals``; one line naming
+    the unknown one otherwise."""
+    if isinstance(names, str):
+        names = [names]
+    found = []
+    for name in names:
+        full = str(name).upper()
+        full = full if full.startswith('SIG') else 'SIG' + full
+        if full not in signal.Signals.__members__ or full in ('SIGKILL', 'SIGSTOP'):
+            raise UserError(
+                f'PreemptionHook signals: {name!r} is not a signal a process can catch; '
+                "name them as 'SIGTERM', 'SIGUSR1', 'SIGINT', ..."
+            )
+        found.append(signal.Signals[full])
+    return found
+
+
+def _init_timeout() -> float:
+    value = os.environ.get('GC_MMDET_INIT_TIMEOUT', '300')
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not seconds > 0:
+        raise UserError(
+            f'GC_MMDET_INIT_TIMEOUT={value!r}: must be a number of seconds above 0 (e.g. 300)'
+        )
+    return seconds
 
 
 def _slurm_env() -> None:
@@ -122,7 +213,8 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
             # done now so that the data check can run on rank 0 only
             from mmengine.dist import init_dist
 
-            init_dist(launcher, **(cfg.get('env_cfg') or {}).get('dist_cfg', {}))
+            with init_deadline(_init_timeout()):
+                init_dist(launcher, **(cfg.get('env_cfg') or {}).get('dist_cfg', {}))
         return False
     if not dist.is_initialized():
         if launcher == 'slurm':
@@ -131,7 +223,10 @@ def prepare_distributed(cfg: Any, launcher: str) -> bool:
             _mpi_env()
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
 
-        dist.init_process_group('gloo', init_method='env://', timeout=timedelta(seconds=timeout))
+        with init_deadline(_init_timeout()):
+            dist.init_process_group(
+                'gloo', init_method='env://', timeout=timedelta(seconds=timeout)
+            )
     if is_type(cfg.get('runner_type', 'Runner'), 'Runner'):
         cfg.model_wrapper_cfg = _cpu_wrapper(cfg, cfg.get('model_wrapper_cfg'))
     else:  # FlexibleRunner: its DDPStrategy (the default) wraps the model

@@ -17,19 +17,18 @@ alternating so that both see the same machine:
   ``tools/dist_train.sh`` runs), c10d rendezvous without the shared store.
 
 A launch still running after ``--hang-after`` seconds counts as hung and is
-ended by its process group. Prints and publishes the counts (finished,
+ended with all it started (``repo_tools.processes.run_bounded``). Prints and publishes the counts (finished,
 restarts used up, hung) per launch.
 """
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 from gc_mmdet.cli.common import run_cli
+from repo_tools.processes import Timeout, run_bounded
 from repo_tools.results import add_publish_arg, check_publish, publish_benchmark
 
 WORKER = """
@@ -58,18 +57,11 @@ def _launch(kind: str, script: str, port: int, hang_after: float) -> str:
     else:
         env.update(MAX_RESTARTS='2', PORT=str(port), GC_MMDET_INIT_TIMEOUT='1000')
         cmd = [sys.executable, '-m', 'gc_mmdet.cli.launch', script, '2']
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
     try:
-        out, _ = proc.communicate(timeout=hang_after)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        proc = run_bounded(cmd, hang_after, env=env)
+    except Timeout:  # the launcher and its workers (sessions of their own) ended
         return 'hung'
-    if proc.returncode == 0:
-        return 'finished'
-    return 'restarts used up' if b'max_restarts' in out or proc.returncode else 'failed'
+    return 'finished' if proc.returncode == 0 else 'restarts used up'
 
 
 def main(argv=None) -> dict:
@@ -81,7 +73,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     check_publish(args.publish, 'restart_hangs')
     kinds = ('static', 'MAX_RESTARTS=2')
-    counts = {k: {'finished': 0, 'restarts used up': 0, 'hung': 0, 'failed': 0} for k in kinds}
+    counts = {k: {'finished': 0, 'restarts used up': 0, 'hung': 0} for k in kinds}
     seconds = {k: 0.0 for k in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, 'worker.py')

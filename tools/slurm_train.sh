@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Training on a Slurm cluster, one task per GPU.
 #
-#   [GPUS=16] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] [MASTER_PORT=29500] \
+#   [GPUS=16] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [GRES=gpu:8] [SRUN_ARGS=...] [MASTER_PORT=29500] \
 #       tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
 #
 # Each task reads its rank from SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID and
 # the master from the first host of SLURM_NODELIST (scontrol); every task runs
 # OMP_NUM_THREADS intra-op threads (1 unless exported), as under torchrun.
+# GRES is what each node asks for (gpu:GPUS_PER_NODE unless set; GRES= asks
+# for none, as on CPU nodes).
+#
+# Preemption: inside `sbatch --requeue --signal=USR1@90 ...` the tasks save at
+# their next iteration on USR1 or TERM (sent to them, or to this script, which
+# passes it on) and exit 75; this script then requeues the job
+# (`scontrol requeue`), and the requeued job resumes from that checkpoint.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
@@ -15,12 +22,26 @@ WORK_DIR=$4
 GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+GRES=${GRES-gpu:$GPUS_PER_NODE}
 SRUN_ARGS=${SRUN_ARGS:-}
 PYTHON=${PYTHON:-python}
 HERE="$(cd "$(dirname "$0")" && pwd)"
+PREEMPTED=75
 
 # shellcheck disable=SC2086
-srun -p "$PARTITION" --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \
+srun -p "$PARTITION" --job-name="$JOB_NAME" ${GRES:+--gres="$GRES"} \
+    --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \
     --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 $SRUN_ARGS \
-    "$PYTHON" -u "$HERE/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher slurm "${@:5}"
+    "$PYTHON" -u "$HERE/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher slurm "${@:5}" &
+SRUN=$!
+# a notice to this script goes on to the tasks (srun passes it to each)
+trap 'kill -USR1 "$SRUN" 2>/dev/null || true' USR1
+trap 'kill -TERM "$SRUN" 2>/dev/null || true' TERM
+# a trapped signal ends `wait` early while srun still runs: wait again
+while kill -0 "$SRUN" 2>/dev/null; do wait "$SRUN" || true; done
+wait "$SRUN" && STATUS=0 || STATUS=$?
+if [[ $STATUS == "$PREEMPTED" && -n "${SLURM_JOB_ID:-}" && "${SLURM_RESTART_COUNT+x}${ENVIRONMENT:-}" == *BATCH* ]]; then
+  echo "preempted: requeueing job $SLURM_JOB_ID; it resumes from the checkpoint just saved" >&2
+  scontrol requeue "$SLURM_JOB_ID"
+fi
+exit "$STATUS"

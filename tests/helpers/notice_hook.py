@@ -33,3 +33,26 @@ class NoticeAtIterHook(Hook):
             os.kill(os.getppid(), sig)
         else:
             os.killpg(os.getpgid(0), sig)
+
+
+@HOOKS.register_module()
+class CountLoadsHook(Hook):
+    """Test-only: count the training samples the data set prepares in this
+    process (``num_workers=0``), written to ``rank{r}_loads.txt`` after
+    training."""
+
+    priority = 'HIGHEST'
+
+    def before_train(self, runner):
+        dataset = runner.train_dataloader.dataset
+        prepare, self.count = dataset.prepare_data, 0
+
+        def counted(idx):
+            self.count += 1
+            return prepare(idx)
+
+        dataset.prepare_data = counted
+
+    def after_train(self, runner):
+        with open(f'{runner.work_dir}/rank{get_rank()}_loads.txt', 'w') as f:
+            f.write(str(self.count))

@@ -1,0 +1,180 @@
+# Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
+"""Training that survives preemption, through the real launchers: a notice
+(SIGTERM to torchrun's launcher, SIGUSR1 to a process) saves the iteration
+just trained and exits 75; the same command again ends with the weights of a
+run never interrupted; under ``MAX_RESTARTS`` a rank SIGKILLed mid-epoch is
+restarted, resumes by itself and ends alike; an iteration-based run resumes
+without loading the batches it skips. Bad input stops in one line."""
+
+import json
+import os
+import os.path as osp
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers.synthetic import ROOT, data_root_overrides, tiny_overrides
+
+PREEMPT_CONFIG = 'tests/configs/synthetic_preempt.py'
+ITER_CONFIG = 'tests/configs/synthetic_preempt_iter.py'
+# 16 images, 2 per process: 4 iterations per epoch on 2 ranks, 8 on one
+NUM_TRAIN = 16
+
+
+def _opts(data_root, epochs=2):
+    return tiny_overrides(data_root, epochs=epochs, num_train=NUM_TRAIN) + [
+        'train_cfg.val_interval=1'  # an evaluation after each epoch: a kill can land there
+    ]
+
+
+def _env(**extra):
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=ROOT, PORT='29571')
+    env.pop('OMP_NUM_THREADS', None)
+    env.pop('GC_TEST_NOTICE', None)
+    env.update(extra)
+    return env
+
+
+def launch(cmd, env, timeout=300):
+    """Run ``cmd`` in a session of its own; on timeout end that whole
+    session (launcher and workers) by its pid, then fail."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f'{cmd[:4]} still running after {timeout} s:\n{err[-3000:]}')
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def dist_train(work_dir, data_root, nproc=2, config=PREEMPT_CONFIG, **env):
+    cmd = ['bash', 'tools/dist_train.sh', config, str(nproc), '--work-dir', work_dir]
+    return launch(cmd + ['--cfg-options', *_opts(data_root)], _env(**env))
+
+
+def train(work_dir, opts, config=PREEMPT_CONFIG, *args, **env):
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *args]
+    return launch(cmd + ['--cfg-options', *opts], _env(**env))
+
+
+def weights(work_dir, rank=0):
+    return torch.load(osp.join(work_dir, f'rank{rank}_after.pth'))
+
+
+def max_diff(a, b):
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+
+
+def saved_iterations(work_dir):
+    return sorted(
+        int(m.group(1))
+        for m in map(re.compile(r'iter_(\d+)\.pth$').match, os.listdir(work_dir))
+        if m
+    )
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.fixture(scope='module')
+def whole(synthetic_root, tmp_path_factory):
+    """2 ranks, 2 epochs, never interrupted."""
+    work_dir = str(tmp_path_factory.mktemp('whole'))
+    ok(dist_train(work_dir, synthetic_root))
+    return work_dir
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_saves_and_the_same_command_resumes(
+    whole, synthetic_root, tmp_path
+):
+    work_dir = str(tmp_path / 'run')
+    # SIGTERM to torchrun's launcher at the end of iteration 6 (the middle of epoch 2)
+    first = dist_train(work_dir, synthetic_root, GC_TEST_NOTICE='6:SIGTERM:parent')
+    assert first.returncode == 75, first.stderr[-3000:]
+    assert first.stderr.strip().splitlines()[-1].startswith('preempted (SIGTERM)')
+    saved = saved_iterations(work_dir)
+    assert len(saved) == 1 and saved[0] % 4, saved  # one checkpoint, mid-epoch
+    record = json.load(open(osp.join(work_dir, 'preempted.json')))
+    assert record['iter'] == saved[0] and record['signal'] == 'SIGTERM'
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+
+    again = dist_train(work_dir, synthetic_root)  # the same command
+    ok(again)
+    assert f'resumed epoch: 1, iter: {saved[0]}' in again.stdout + again.stderr
+    assert not osp.exists(osp.join(work_dir, 'preempted.json'))
+    for rank in (0, 1):
+        assert max_diff(weights(work_dir, rank), weights(whole, rank)) == 0.0
+
+
+@pytest.mark.slow
+def test_a_rank_killed_mid_epoch_is_restarted_and_ends_as_uninterrupted(
+    whole, synthetic_root, tmp_path
+):
+    work_dir = str(tmp_path / 'run')
+    # rank 1 SIGKILLed at the end of iteration 6 (after epoch 1's checkpoint)
+    proc = dist_train(work_dir, synthetic_root, MAX_RESTARTS='2', GC_TEST_NOTICE='6:SIGKILL:self:1')
+    ok(proc)
+    assert 'resumed epoch: 1, iter: 4' in proc.stdout + proc.stderr  # restarted from epoch_1
+    for rank in (0, 1):
+        assert max_diff(weights(work_dir, rank), weights(whole, rank)) == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('at', [3, 8])  # the middle of epoch 1, its last iteration
+def test_a_notice_to_one_process_saves_that_iteration_and_resumes_it(synthetic_root, tmp_path, at):
+    """SIGUSR1 (Slurm's notice) to tools/train.py itself; also at the last
+    iteration of an epoch, before the epoch's own checkpoint and evaluation."""
+    opts = _opts(synthetic_root)
+    first = train(str(tmp_path / 'run'), opts, GC_TEST_NOTICE=f'{at}:SIGUSR1:self')
+    assert first.returncode == 75, first.stderr[-3000:]
+    assert saved_iterations(str(tmp_path / 'run')) == [at]
+    ok(train(str(tmp_path / 'run'), opts))
+    ok(train(str(tmp_path / 'whole'), opts))
+    assert max_diff(weights(str(tmp_path / 'run')), weights(str(tmp_path / 'whole'))) == 0.0
+
+
+@pytest.mark.slow
+def test_an_iteration_based_run_resumes_without_loading_the_skipped_batches(
+    synthetic_root, tmp_path
+):
+    opts = data_root_overrides(synthetic_root) + [
+        f'{loader}.dataset.synthetic.num_train={NUM_TRAIN}' for loader in ('train_dataloader',)
+    ]
+    first = train(str(tmp_path / 'run'), opts, ITER_CONFIG, GC_TEST_NOTICE='3:SIGTERM:self')
+    assert first.returncode == 75, first.stderr[-3000:]
+    again = train(str(tmp_path / 'run'), opts, ITER_CONFIG)
+    ok(again)
+    assert 'Advance dataloader' not in again.stdout + again.stderr
+    # 3 iterations left of 6, 2 images each: mmengine's own resume loads all 12
+    assert open(tmp_path / 'run' / 'rank0_loads.txt').read() == str(3 * 2)
+    ok(train(str(tmp_path / 'whole'), opts, ITER_CONFIG))
+    assert max_diff(weights(str(tmp_path / 'run')), weights(str(tmp_path / 'whole'))) == 0.0
+
+
+@pytest.mark.slow
+def test_resuming_a_checkpoint_of_another_model_stops_in_one_line(synthetic_root, tmp_path):
+    other = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(3)}, 'meta': {}}, other)
+    work_dir = str(tmp_path / 'run')
+    proc = train(work_dir, _opts(synthetic_root), PREEMPT_CONFIG, '--resume', other)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'a checkpoint of another model' in errors[0], proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert not osp.exists(osp.join(work_dir, 'rank0_before.pth'))  # before training

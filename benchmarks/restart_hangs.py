@@ -68,7 +68,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--launches', type=int, default=16, help='launches of each kind')
     parser.add_argument('--hang-after', type=float, default=45.0)
-    parser.add_argument('--port', type=int, default=29611)
+    parser.add_argument(
+        '--port', type=int, default=29611, help='PORT (static), PORT+1 (MAX_RESTARTS)'
+    )
     add_publish_arg(parser, 'restart_hangs')
     args = parser.parse_args(argv)
     check_publish(args.publish, 'restart_hangs')
@@ -82,7 +84,7 @@ def main(argv=None) -> dict:
         for i in range(args.launches):
             for kind in kinds:
                 t = time.perf_counter()
-                outcome = _launch(kind, script, args.port, args.hang_after)
+                outcome = _launch(kind, script, args.port + kinds.index(kind), args.hang_after)
                 seconds[kind] += time.perf_counter() - t
                 counts[kind][outcome] += 1
                 print(f'{i + 1:3d} {kind:15s} {outcome}', flush=True)

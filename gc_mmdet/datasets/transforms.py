@@ -20,7 +20,7 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
 from ..utils.errors import SampleLoadError
-from ..utils.seeding import SAMPLE, reseed
+from ..utils.seeding import DRAW, SAMPLE, reseed
 
 __all__ = ['GuardedLoadImageFromFile', 'SeedPerSample']
 
@@ -101,7 +101,10 @@ class SeedPerSample(BaseTransform):
     index)`` before the rest of the pipeline draws from them, so that a
     sample's augmentation does not depend on which process or worker loads
     it, nor on what was drawn before: a resumed run, and a run with another
-    ``num_workers``, augment every sample alike.
+    ``num_workers``, augment every sample alike. In an iteration-based loop,
+    whose sampler passes over the data again and again, an index that
+    carries its place in the rank's stream (``.draw``: numbered by
+    ``DeterministicResumeHook``) is seeded from ``(seed, draw)`` instead.
     :class:`~gc_mmdet.engine.hooks.DeterministicResumeHook` puts it at the head of
     the training pipeline and sets the epoch (:meth:`set_epoch`).
 
@@ -119,5 +122,11 @@ class SeedPerSample(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         seed, epoch = self._shared.values
-        reseed(seed, SAMPLE, epoch, results['sample_idx'])
+        index = results['sample_idx']
+        draw = getattr(index, 'draw', None)  # an iteration-based loop's numbered draw
+        if draw is None:
+            reseed(seed, SAMPLE, epoch, index)
+        else:
+            reseed(seed, DRAW, draw)
+            results['sample_idx'] = int(index)
         return results

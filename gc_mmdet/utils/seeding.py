@@ -14,10 +14,10 @@ import random
 import numpy as np
 import torch
 
-__all__ = ['reseed', 'EPOCH', 'ITER', 'SAMPLE']
+__all__ = ['reseed', 'EPOCH', 'ITER', 'SAMPLE', 'DRAW']
 
 #: what a seed is derived for: kept apart so that no two uses share a stream
-EPOCH, ITER, SAMPLE = 1, 2, 3
+EPOCH, ITER, SAMPLE, DRAW = 1, 2, 3, 4
 
 
 def reseed(seed: int, kind: int, *index: int) -> int:

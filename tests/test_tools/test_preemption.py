@@ -10,14 +10,13 @@ import json
 import os
 import os.path as osp
 import re
-import signal
-import subprocess
 import sys
 
 import pytest
 import torch
 
 from helpers.synthetic import ROOT, data_root_overrides, tiny_overrides
+from repo_tools.processes import Timeout, run_bounded
 
 PREEMPT_CONFIG = 'tests/configs/synthetic_preempt.py'
 ITER_CONFIG = 'tests/configs/synthetic_preempt_iter.py'
@@ -40,24 +39,12 @@ def _env(**extra):
 
 
 def launch(cmd, env, timeout=300):
-    """Run ``cmd`` in a session of its own; on timeout end that whole
-    session (launcher and workers) by its pid, then fail."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    """Run ``cmd``; at ``timeout`` end it and every process it started
+    (torchrun's workers run in sessions of their own), then fail."""
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f'{cmd[:4]} still running after {timeout} s:\n{err[-3000:]}')
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+        return run_bounded(cmd, timeout, cwd=ROOT, env=env)
+    except Timeout as e:
+        pytest.fail(f'{cmd[:4]} still running after {timeout} s:\n{e.proc.stderr[-3000:]}')
 
 
 def dist_train(work_dir, data_root, nproc=2, config=PREEMPT_CONFIG, **env):

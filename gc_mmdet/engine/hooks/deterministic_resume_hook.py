@@ -24,8 +24,11 @@ weights of an uninterrupted one, with ``num_workers`` 0 or more, persistent
 workers or not, and runs that differ only in ``num_workers`` end alike too
 (``tests/test_tools/test_resume_workers.py``). With an iteration-based loop
 (``InfiniteSampler``) a sample's pass over the data is not known where it is
-loaded, so the hook leaves the pipeline's RNGs as mmengine seeds them (a
-per-sample seed would repeat each sample's augmentation on every pass):
+loaded, so the hook numbers the samples each rank's loader passes on
+(:func:`~gc_mmdet.engine.hooks.loader_position.continue_iter_loop`) and
+``SeedPerSample`` seeds each from ``(runner.seed, its number)``; a resumed
+run takes up the numbering where it stopped. Other iteration-based loaders
+(a finite sampler restarted by mmengine) keep mmengine's worker seeding:
 there the main process is re-seeded every iteration, and after a resume the
 data augmentation drawn in workers may differ.
 
@@ -38,10 +41,11 @@ from typing import TYPE_CHECKING, Any, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
-from mmengine.runner import EpochBasedTrainLoop, Runner
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
 
 from ...utils.config_parts import leaf_datasets
 from ...utils.seeding import EPOCH, ITER, reseed
+from .loader_position import continue_iter_loop, numbered_draws_apply
 
 if TYPE_CHECKING:
     from ...datasets.transforms import SeedPerSample
@@ -63,10 +67,12 @@ class DeterministicResumeHook(Hook):
         # here, not at import: importing the hooks (the engine) loads no data set code
         from ...datasets.transforms import SeedPerSample
 
-        # before the first epoch creates the data loader's workers
+        # before the data loader's workers are created
         self._seeding = []
-        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
-            return  # no epochs to seed by (module docstring)
+        loop = runner.train_loop
+        numbered = isinstance(loop, IterBasedTrainLoop) and numbered_draws_apply(runner)
+        if not (isinstance(loop, EpochBasedTrainLoop) or numbered):
+            return  # neither epochs nor numbered draws to seed by (module docstring)
         for dataset in leaf_datasets(runner.train_dataloader.dataset):
             transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None)
             if transforms is None:
@@ -74,6 +80,10 @@ class DeterministicResumeHook(Hook):
             if not (transforms and isinstance(transforms[0], SeedPerSample)):
                 transforms.insert(0, SeedPerSample())
             self._seeding.append(transforms[0])
+        if numbered:
+            for seeding in self._seeding:
+                seeding.set_epoch(runner.seed, 0)
+            continue_iter_loop(runner, number_draws=True)
 
     def before_train_epoch(self, runner: Runner) -> None:
         for seeding in self._seeding:  # read by the workers of this epoch

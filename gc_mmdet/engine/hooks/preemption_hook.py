@@ -34,82 +34,26 @@ uninterrupted one (``tests/test_tools/test_preemption.py``).
     custom_hooks = [dict(type='PreemptionHook', signals=['SIGTERM', 'SIGUSR1'])]
 """
 
-import itertools
 import json
 import os
 import os.path as osp
 import signal
 import sys
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
-from mmengine.dataset import InfiniteSampler
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
-from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from torch.utils.data import DataLoader
 
 from ...utils.atomic_files import ATOMIC_BACKEND, atomic_write
 from ...utils.checkpoints import PREEMPTED_RECORD
 from ...utils.launch import PREEMPTED, leave_process_group, signal_numbers
+from .loader_position import continue_iter_loop, loader_from
 
 __all__ = ['PreemptionHook']
-
-
-class _SkipBatches:
-    """A batch sampler that passes over the first ``skip`` batches of
-    ``batch_sampler`` (indices only: nothing is loaded for them)."""
-
-    def __init__(self, batch_sampler: Any, skip: int) -> None:
-        self.batch_sampler, self.skip = batch_sampler, skip
-        self.sampler = batch_sampler.sampler  # where mmengine's hooks set the epoch
-
-    def __iter__(self) -> Iterator:
-        return itertools.islice(iter(self.batch_sampler), self.skip, None)
-
-    def __len__(self) -> int:
-        return len(self.batch_sampler) - self.skip
-
-
-def _starting_at(loader: DataLoader, skip: int) -> DataLoader:
-    """``loader`` as it would be after ``skip`` batches (same data set,
-    workers, their seeding and collation)."""
-    extra = {}
-    if loader.num_workers:
-        extra.update(
-            prefetch_factor=loader.prefetch_factor,
-            multiprocessing_context=loader.multiprocessing_context,
-        )
-    return DataLoader(
-        loader.dataset,
-        batch_sampler=_SkipBatches(loader.batch_sampler, skip),
-        num_workers=loader.num_workers,
-        collate_fn=loader.collate_fn,
-        pin_memory=loader.pin_memory,
-        timeout=loader.timeout,
-        worker_init_fn=loader.worker_init_fn,
-        generator=loader.generator,
-        **extra,
-    )
-
-
-class _AfterAdvance:
-    """The iteration-based loop's batches from ``start``: its own advance
-    over the ``skipped`` batches (mmengine's ``IterBasedTrainLoop.run``) gets
-    nothing, and loads nothing."""
-
-    def __init__(self, loader: DataLoader, skipped: int) -> None:
-        self._batches, self._pending = iter(loader), skipped
-
-    def __iter__(self) -> '_AfterAdvance':
-        return self
-
-    def __next__(self) -> Any:
-        if self._pending:
-            self._pending -= 1
-            return None
-        return next(self._batches)
 
 
 @HOOKS.register_module()
@@ -138,13 +82,7 @@ class PreemptionHook(Hook):
         self._noticed = None
         for sig in self.signals:
             self._previous[sig] = signal.signal(sig, self._notice)
-        loop = runner.train_loop
-        if isinstance(loop, IterBasedTrainLoop) and runner.iter > 0:
-            loader = loop.dataloader
-            if isinstance(loader.batch_sampler.sampler, InfiniteSampler):
-                loop.dataloader_iterator = _AfterAdvance(
-                    _starting_at(loader, runner.iter), runner.iter
-                )
+        continue_iter_loop(runner)
 
     def before_train_epoch(self, runner: Runner) -> None:
         loop = runner.train_loop
@@ -153,7 +91,7 @@ class PreemptionHook(Hook):
         done = runner.iter - runner.epoch * len(loop.dataloader)
         if done > 0:  # resumed from a checkpoint in the middle of this epoch
             self._loader = loop.dataloader
-            loop.dataloader = _starting_at(self._loader, done)
+            loop.dataloader = loader_from(self._loader, done)
 
     def after_train_epoch(self, runner: Runner) -> None:
         if self._loader is not None:  # the whole loader again from the next epoch

@@ -10,10 +10,11 @@
 # GRES is what each node asks for (gpu:GPUS_PER_NODE unless set; GRES= asks
 # for none, as on CPU nodes).
 #
-# Preemption: inside `sbatch --requeue --signal=USR1@90 ...` the tasks save at
-# their next iteration on USR1 or TERM (sent to them, or to this script, which
-# passes it on) and exit 75; this script then requeues the job
-# (`scontrol requeue`), and the requeued job resumes from that checkpoint.
+# Preemption: run by `sbatch --requeue --signal=USR1@90 ...` (the batch script
+# ending with `exec tools/slurm_train.sh ...`), the tasks save at their next
+# iteration on USR1 or TERM (sent to them, or to this script, which passes it
+# on) and exit 75; this script then requeues the job (`scontrol requeue`), and
+# the requeued job resumes from that checkpoint.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
@@ -34,13 +35,22 @@ srun -p "$PARTITION" --job-name="$JOB_NAME" ${GRES:+--gres="$GRES"} \
     --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 $SRUN_ARGS \
     "$PYTHON" -u "$HERE/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher slurm "${@:5}" &
 SRUN=$!
-# a notice to this script goes on to the tasks (srun passes it to each)
-trap 'kill -USR1 "$SRUN" 2>/dev/null || true' USR1
-trap 'kill -TERM "$SRUN" 2>/dev/null || true' TERM
+# a notice to this script goes on to the tasks: inside a job to all its steps
+# (scancel), else through srun
+notice() {
+  if [[ -n "${SLURM_JOB_ID:-}" ]]; then
+    scancel --signal="$1" "$SLURM_JOB_ID" || kill -"$1" "$SRUN" 2>/dev/null || true
+  else
+    kill -"$1" "$SRUN" 2>/dev/null || true
+  fi
+}
+trap 'notice USR1' USR1
+trap 'notice TERM' TERM
 # a trapped signal ends `wait` early while srun still runs: wait again
 while kill -0 "$SRUN" 2>/dev/null; do wait "$SRUN" || true; done
 wait "$SRUN" && STATUS=0 || STATUS=$?
-if [[ $STATUS == "$PREEMPTED" && -n "${SLURM_JOB_ID:-}" && "${SLURM_RESTART_COUNT+x}${ENVIRONMENT:-}" == *BATCH* ]]; then
+# the job's batch script (not a step, not an interactive allocation) requeues
+if [[ $STATUS == "$PREEMPTED" && "${ENVIRONMENT:-}" == BATCH && -n "${SLURM_JOB_ID:-}" && -z "${SLURM_STEP_ID:-}" ]]; then
   echo "preempted: requeueing job $SLURM_JOB_ID; it resumes from the checkpoint just saved" >&2
   scontrol requeue "$SLURM_JOB_ID"
 fi

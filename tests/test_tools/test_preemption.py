@@ -10,11 +10,14 @@ import json
 import os
 import os.path as osp
 import re
+import shlex
 import sys
+import time
 
 import pytest
 import torch
 
+from helpers.slurm_cluster import SlurmCluster, why_no_slurm
 from helpers.synthetic import ROOT, data_root_overrides, tiny_overrides
 from repo_tools.processes import Timeout, run_bounded
 
@@ -165,3 +168,132 @@ def test_resuming_a_checkpoint_of_another_model_stops_in_one_line(synthetic_root
     assert len(errors) == 1 and 'a checkpoint of another model' in errors[0], proc.stderr[-2000:]
     assert 'Traceback' not in proc.stderr
     assert not osp.exists(osp.join(work_dir, 'rank0_before.pth'))  # before training
+
+
+# --- a real one-node Slurm (tests/helpers/slurm_cluster.py; root and `make slurm-extra`) ---
+
+
+@pytest.fixture(scope='module')
+def slurm(tmp_path_factory):
+    why = why_no_slurm()
+    if why:
+        pytest.skip(why)
+    with SlurmCluster(str(tmp_path_factory.mktemp('slurm'))) as cluster:
+        yield cluster
+
+
+def _slurm_env(cluster, **extra):
+    return _env(
+        **cluster.env,
+        GPUS='2',
+        GPUS_PER_NODE='2',
+        CPUS_PER_TASK='1',
+        GRES='',  # a node without GPUs refuses --gres=gpu:N
+        MASTER_PORT='29573',
+        **extra,
+    )
+
+
+def _slurm_train_cmd(work_dir, data_root, job):
+    return ['bash', 'tools/slurm_train.sh', 'debug', job, PREEMPT_CONFIG, work_dir,
+            '--cfg-options', *_opts(data_root)]  # fmt: skip
+
+
+def _until(what, ready, cluster, timeout=240):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = ready()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            log = open(osp.join(cluster.folder, 'log', 'slurmctld.log')).read()[-3000:]
+            pytest.fail(f'{what}: not within {timeout} s; slurmctld.log ends:\n{log}')
+        time.sleep(0.5)
+
+
+def _job(cluster, job_id):
+    out = cluster.run('scontrol', 'show', 'job', job_id).stdout
+    return dict(re.findall(r'(\w+)=(\S+)', out))
+
+
+@pytest.mark.slow
+def test_slurm_train_runs_two_tasks_through_the_real_srun(whole, synthetic_root, slurm, tmp_path):
+    work_dir = str(tmp_path / 'run')
+    ok(launch(_slurm_train_cmd(work_dir, synthetic_root, 'gc-srun'), _slurm_env(slurm)))
+    for rank in (0, 1):
+        seen = json.load(open(osp.join(work_dir, f'rank{rank}_launch.json')))
+        assert (seen['rank'], seen['world_size']) == (rank, 2)
+        assert max_diff(weights(work_dir, rank), weights(whole, rank)) == 0.0
+
+
+@pytest.mark.slow
+def test_a_preempted_batch_job_requeues_itself_and_ends_as_uninterrupted(
+    whole, synthetic_root, slurm, tmp_path
+):
+    """sbatch --requeue --signal=USR1@30, then the notice at once with
+    scancel --signal=USR1 --batch while it trains: the script saves, requeues
+    the job; the requeued job resumes and ends with the uninterrupted weights."""
+    work_dir, out = str(tmp_path / 'run'), str(tmp_path / 'job.out')
+    script = tmp_path / 'job.sh'
+    script.write_text(
+        '#!/bin/bash\nexec '
+        + ' '.join(map(shlex.quote, _slurm_train_cmd(work_dir, synthetic_root, 'gc-requeue')))
+        + '\n'
+    )
+    submit = slurm.run(
+        'sbatch', '--requeue', '--signal=USR1@30', '--open-mode=append', '-o', out,
+        '-n', '2', '-c', '1', f'--chdir={ROOT}', str(script),
+        env=_slurm_env(slurm),
+    )  # fmt: skip
+    assert submit.returncode == 0, submit.stderr
+    job_id = submit.stdout.split()[-1]
+
+    def training():
+        logs = (
+            [f for f in os.listdir(work_dir) if re.fullmatch(r'\d{8}_\d{6}', f)]
+            if osp.isdir(work_dir)
+            else []
+        )
+        text = ''.join(
+            open(osp.join(work_dir, d, d + '.log')).read()
+            for d in logs
+            if osp.isfile(osp.join(work_dir, d, d + '.log'))
+        )
+        return 'Epoch(train) [1][1/' in text
+
+    _until('the job trains', training, slurm)
+    assert slurm.run('scancel', '--signal=USR1', '--batch', job_id).returncode == 0
+
+    def requeued():
+        job = _job(slurm, job_id)
+        return job.get('Restarts') == '1' and job.get('JobState') == 'PENDING'
+
+    _until('the job is requeued', requeued, slurm)
+    saved = saved_iterations(work_dir)
+    assert len(saved) == 1 and not osp.exists(osp.join(work_dir, 'epoch_2.pth')), saved
+
+    def started():  # Slurm holds a requeued job back ~2 minutes: start it now
+        if _job(slurm, job_id).get('JobState') != 'PENDING':
+            return True
+        slurm.run('scontrol', 'update', f'JobId={job_id}', 'StartTime=now')
+        time.sleep(2)
+        return False
+
+    _until('the requeued job starts', started, slurm)
+    state = _until(
+        'the requeued job ends',
+        lambda: (
+            _job(slurm, job_id).get('JobState') in ('COMPLETED', 'FAILED', 'CANCELLED')
+            and _job(slurm, job_id)
+        ),
+        slurm,
+    )
+    log = open(out).read()
+    assert state['JobState'] == 'COMPLETED', log[-3000:]
+    assert f'preempted: requeueing job {job_id}' in log
+    assert 'preempted (SIGUSR1) after iteration' in log
+    assert (
+        f'resumed epoch: 1, iter: {saved[0]}' in log or f'resumed epoch: 0, iter: {saved[0]}' in log
+    )
+    for rank in (0, 1):
+        assert max_diff(weights(work_dir, rank), weights(whole, rank)) == 0.0

@@ -121,10 +121,11 @@ class SlurmCluster:
         self._wait(lambda: osp.exists(f'{munge}/munge.socket'), timeout, 'munged')
         self._start(['slurmctld', '-D', '-i'])
         self._start(['slurmd', '-D', '-N', self.node])
-        self._wait(self._node_idle, timeout, 'the node')
+        self._wait(self.node_idle, timeout, 'the node')
         return self
 
-    def _node_idle(self) -> bool:
+    def node_idle(self) -> bool:
+        """Whether the node runs nothing and has cleaned up after its last job."""
         out = subprocess.run(
             ['sinfo', '-h', '-N', '-o', '%T'], env=self.env, capture_output=True, text=True
         ).stdout

@@ -61,9 +61,12 @@ class _FromBatch:
         return len(self.batch_sampler) - self.skip
 
 
-def loader_from(loader: DataLoader, skip: int, number_draws: bool = False) -> DataLoader:
+def loader_from(
+    loader: DataLoader, skip: int, number_draws: bool = False, batch_sampler: Any = None
+) -> DataLoader:
     """``loader`` as it goes on after ``skip`` batches: the same data set,
-    batch sampler, workers and their seeding, collation."""
+    batch sampler (or ``batch_sampler``), workers and their seeding,
+    collation."""
     extra = {}
     if loader.num_workers:
         extra.update(
@@ -72,7 +75,7 @@ def loader_from(loader: DataLoader, skip: int, number_draws: bool = False) -> Da
         )
     return DataLoader(
         loader.dataset,
-        batch_sampler=_FromBatch(loader.batch_sampler, skip, number_draws),
+        batch_sampler=_FromBatch(batch_sampler or loader.batch_sampler, skip, number_draws),
         num_workers=loader.num_workers,
         collate_fn=loader.collate_fn,
         pin_memory=loader.pin_memory,
@@ -101,13 +104,32 @@ class _AfterAdvance:
         return next(self._batches)
 
 
+def _from_the_start(batch_sampler: Any) -> Any:
+    """A new ``batch_sampler`` over a new ``InfiniteSampler`` with the same
+    seed: its stream of indices from the start. (An ``InfiniteSampler`` holds
+    one stream, which mmengine's own iterator has already drawn from: it
+    fetches ahead when the loop is built.) None when the batch sampler's
+    class does not take ``(sampler, batch_size, drop_last)``."""
+    old = batch_sampler.sampler
+    sampler = InfiniteSampler(old.dataset, shuffle=old.shuffle, seed=old.seed)
+    try:
+        return type(batch_sampler)(
+            sampler, batch_size=batch_sampler.batch_size, drop_last=batch_sampler.drop_last
+        )
+    except (TypeError, AttributeError):
+        return None
+
+
 def numbered_draws_apply(runner: Runner) -> bool:
     """Whether :func:`continue_iter_loop` applies to this run's loop: an
-    iteration-based one whose batches come from an ``InfiniteSampler``."""
+    iteration-based one whose batches come from an ``InfiniteSampler``,
+    through a batch sampler it can start again."""
     loop = runner.train_loop
-    sampler = getattr(getattr(loop, 'dataloader', None), 'batch_sampler', None)
-    return isinstance(loop, IterBasedTrainLoop) and isinstance(
-        getattr(sampler, 'sampler', None), InfiniteSampler
+    batch_sampler = getattr(getattr(loop, 'dataloader', None), 'batch_sampler', None)
+    return (
+        isinstance(loop, IterBasedTrainLoop)
+        and isinstance(getattr(batch_sampler, 'sampler', None), InfiniteSampler)
+        and _from_the_start(batch_sampler) is not None
     )
 
 
@@ -118,6 +140,7 @@ def continue_iter_loop(runner: Runner, number_draws: bool = False) -> None:
     loop = runner.train_loop
     if not numbered_draws_apply(runner) or isinstance(loop.dataloader_iterator, _AfterAdvance):
         return
-    if runner.iter or number_draws:
-        positioned = loader_from(loop.dataloader, runner.iter, number_draws)
+    batch_sampler = _from_the_start(loop.dataloader.batch_sampler)
+    if batch_sampler is not None and (runner.iter or number_draws):
+        positioned = loader_from(loop.dataloader, runner.iter, number_draws, batch_sampler)
         loop.dataloader_iterator = _AfterAdvance(positioned, runner.iter)

@@ -5,7 +5,7 @@ PYTEST_ARGS ?=
 # the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)
 OLDEST_ENV ?= .venv-oldest
 
-.PHONY: setup lint test test-fast oldest-stack deepspeed-extra mmpretrain-extra test-oldest demo demo-publish demo-r50 compare compare-publish
+.PHONY: setup lint test test-fast oldest-stack deepspeed-extra mmpretrain-extra slurm-extra test-oldest demo demo-publish demo-r50 compare compare-publish
 
 DEMO_CONFIG ?= configs/synthetic/mask-rcnn_r18-half_fpn_gn-all_gc_demo.py
 DEMO_WORK_DIR ?= work_dirs/demo
@@ -17,7 +17,7 @@ lint: setup       ## ruff: lint, import order and format of the whole tree (pypr
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: setup lint oldest-stack deepspeed-extra mmpretrain-extra  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
+test: setup lint oldest-stack deepspeed-extra mmpretrain-extra slurm-extra  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -29,6 +29,9 @@ deepspeed-extra: setup  ## deepspeed for its tests, in .venv-deepspeed-lib/ (not
 
 mmpretrain-extra: setup  ## mmpretrain for the ConvNeXt configs' tests, in .venv-mmpretrain-lib/ (not in the environment)
 	bash tools/setup/test_extra.sh mmpretrain
+
+slurm-extra:      ## Debian's slurm-wlm + munge for the real-Slurm tests, when run as root (else they skip)
+	bash tools/setup/slurm.sh
 
 oldest-stack:     ## a user's torch 2.1 / numpy 1.x environment, completed by GC_MMDET_ENV=... setup
 	bash tools/setup/oldest_stack.sh $(OLDEST_ENV)

@@ -6,7 +6,7 @@
 * :func:`find_resumable_checkpoint` is what ``--resume`` without a value
   resumes from: the checkpoint ``last_checkpoint`` names when that file is
   complete, else the newest complete ``epoch_N.pth`` / ``iter_N.pth`` in the
-  work dir (a run killed while mmengine rewrote ``last_checkpoint`` leaves
+  work dir (the last written) (a run killed while mmengine rewrote ``last_checkpoint`` leaves
   it empty or half written, and mmengine alone then stops with
   ``FileNotFoundError:  can not be found.``).
 """
@@ -132,13 +132,15 @@ def checkpoint_problem(path: str) -> Optional[str]:
     return None
 
 
-def _candidates(work_dir: str) -> List[Tuple[int, float, str]]:
+def _candidates(work_dir: str) -> List[Tuple[float, int, str]]:
+    """``epoch_N.pth`` / ``iter_N.pth`` of ``work_dir``, newest written first
+    (an ``iter_N`` of a preemption and an ``epoch_M`` share no numbering)."""
     found = []
     for name in os.listdir(work_dir):
         m = _NAME.fullmatch(name)
         path = osp.join(work_dir, name)
         if m and osp.isfile(path):
-            found.append((int(m.group(2)), osp.getmtime(path), path))
+            found.append((osp.getmtime(path), int(m.group(2)), path))
     return sorted(found, reverse=True)
 
 

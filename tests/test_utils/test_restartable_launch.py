@@ -100,3 +100,18 @@ def test_a_process_group_that_never_forms_ends_the_process_in_one_line(tmp_path)
     assert proc.returncode == INIT_TIMED_OUT, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
     assert len(lines) == 1 and 'not formed within 3 s' in lines[0]
+
+
+def test_a_restart_resumes_the_checkpoint_written_last(tmp_path):
+    """A preemption's iter_6.pth (6 iterations) and a later epoch_2.pth (8)
+    share no numbering: with last_checkpoint broken, the last written wins."""
+    import torch
+
+    from gc_mmdet.utils import find_resumable_checkpoint
+
+    for name, mtime in (('iter_6.pth', 1000), ('epoch_2.pth', 2000), ('epoch_1.pth', 500)):
+        torch.save({'meta': {}}, tmp_path / name)
+        os.utime(tmp_path / name, (mtime, mtime))
+    (tmp_path / 'last_checkpoint').write_text('')  # cut short while rewritten
+    path, note = find_resumable_checkpoint(str(tmp_path))
+    assert path == str(tmp_path / 'epoch_2.pth') and 'newest complete' in note

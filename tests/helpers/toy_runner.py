@@ -24,6 +24,17 @@ class Regressor(BaseModel):
         return out
 
 
+class LinearRegressor(Regressor):
+    """One linear layer from 4 inputs to 1 output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x).squeeze(-1)
+
+
 def toy_dataset(n: int, input_shape: Sequence[int], label_shape: Sequence[int] = ()) -> list:
     """``n`` samples of seeded random inputs and labels."""
     g = torch.Generator().manual_seed(0)

@@ -126,43 +126,63 @@ def test_a_rank_killed_mid_epoch_is_restarted_and_ends_as_uninterrupted(
         assert max_diff(weights(work_dir, rank), weights(whole, rank)) == 0.0
 
 
+@pytest.fixture(scope='module')
+def whole_one_process(synthetic_root, tmp_path_factory):
+    """One process (8 iterations an epoch), 2 epochs, never interrupted."""
+    work_dir = str(tmp_path_factory.mktemp('whole_one'))
+    ok(train(work_dir, _opts(synthetic_root)))
+    return work_dir
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('at', [3, 8])  # the middle of epoch 1, its last iteration
-def test_a_notice_to_one_process_saves_that_iteration_and_resumes_it(synthetic_root, tmp_path, at):
+def test_a_notice_to_one_process_saves_that_iteration_and_resumes_it(
+    whole_one_process, synthetic_root, tmp_path, at
+):
     """SIGUSR1 (Slurm's notice) to tools/train.py itself; also at the last
     iteration of an epoch, before the epoch's own checkpoint and evaluation."""
-    opts = _opts(synthetic_root)
-    first = train(str(tmp_path / 'run'), opts, GC_TEST_NOTICE=f'{at}:SIGUSR1:self')
+    opts, work_dir = _opts(synthetic_root), str(tmp_path / 'run')
+    first = train(work_dir, opts, GC_TEST_NOTICE=f'{at}:SIGUSR1:self')
     assert first.returncode == 75, first.stderr[-3000:]
-    assert saved_iterations(str(tmp_path / 'run')) == [at]
-    ok(train(str(tmp_path / 'run'), opts))
-    ok(train(str(tmp_path / 'whole'), opts))
-    assert max_diff(weights(str(tmp_path / 'run')), weights(str(tmp_path / 'whole'))) == 0.0
+    assert saved_iterations(work_dir) == [at]
+    ok(train(work_dir, opts))
+    assert max_diff(weights(work_dir), weights(whole_one_process)) == 0.0
+
+
+def _iter_opts(data_root, workers=0):
+    return data_root_overrides(data_root) + [
+        f'train_dataloader.dataset.synthetic.num_train={NUM_TRAIN}',
+        f'train_dataloader.num_workers={workers}',
+        f'train_dataloader.persistent_workers={bool(workers)}',
+    ]
+
+
+@pytest.fixture(scope='module')
+def whole_iterations(synthetic_root, tmp_path_factory):
+    """The iteration-based run (6 iterations, 0 workers), never interrupted."""
+    work_dir = str(tmp_path_factory.mktemp('whole_iter'))
+    ok(train(work_dir, _iter_opts(synthetic_root), ITER_CONFIG))
+    return work_dir
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('workers', [0, 2])
 def test_an_iteration_based_run_resumes_exactly_without_loading_the_skipped_batches(
-    synthetic_root, tmp_path, workers
+    whole_iterations, synthetic_root, tmp_path, workers
 ):
     """An InfiniteSampler loop preempted at iteration 3 of 6: the same command
     ends with the uninterrupted weights (RandomFlip drawn in 2 persistent
-    workers too), and with 0 workers the resumed run loads exactly the
-    samples of its 3 remaining iterations."""
-    opts = data_root_overrides(synthetic_root) + [
-        f'train_dataloader.dataset.synthetic.num_train={NUM_TRAIN}',
-        f'train_dataloader.num_workers={workers}',
-        f'train_dataloader.persistent_workers={bool(workers)}',
-    ]
-    first = train(str(tmp_path / 'run'), opts, ITER_CONFIG, GC_TEST_NOTICE='3:SIGTERM:self')
+    workers too, against the run with none), and with 0 workers the resumed
+    run loads exactly the samples of its 3 remaining iterations."""
+    opts, work_dir = _iter_opts(synthetic_root, workers), str(tmp_path / 'run')
+    first = train(work_dir, opts, ITER_CONFIG, GC_TEST_NOTICE='3:SIGTERM:self')
     assert first.returncode == 75, first.stderr[-3000:]
-    ok(train(str(tmp_path / 'run'), opts, ITER_CONFIG))
+    ok(train(work_dir, opts, ITER_CONFIG))
     if not workers:  # counted in this process
         # 3 iterations left of 6, 2 images each: mmengine's own resume ("Advance
         # dataloader 3 steps", which it still prints) would load 12
-        assert open(tmp_path / 'run' / 'rank0_loads.txt').read() == str(3 * 2)
-    ok(train(str(tmp_path / 'whole'), opts, ITER_CONFIG))
-    assert max_diff(weights(str(tmp_path / 'run')), weights(str(tmp_path / 'whole'))) == 0.0
+        assert open(osp.join(work_dir, 'rank0_loads.txt')).read() == str(3 * 2)
+    assert max_diff(weights(work_dir), weights(whole_iterations)) == 0.0
 
 
 @pytest.mark.slow

@@ -13,16 +13,7 @@ import torch
 from mmengine.hooks import Hook
 
 from gc_mmdet.utils.launch import PREEMPTED
-from helpers.toy_runner import Regressor, toy_dataset, toy_loader, toy_runner
-
-
-class Net(Regressor):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(4, 1)
-
-    def body(self, x):
-        return self.fc(x).squeeze(-1)
+from helpers.toy_runner import LinearRegressor, toy_dataset, toy_loader, toy_runner
 
 
 class Notice(Hook):
@@ -54,7 +45,7 @@ def _runner(work_dir, name, hooks=(), **cfg):
     return toy_runner(
         work_dir,
         name,
-        Net(),
+        LinearRegressor(),
         toy_loader(toy_dataset(16, (4,)), batch_size=2),  # 8 iterations an epoch
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)),
         train_cfg=dict(by_epoch=True, max_epochs=2),

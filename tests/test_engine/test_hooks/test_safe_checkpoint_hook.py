@@ -8,16 +8,7 @@ import torch
 
 from gc_mmdet.engine import SafeCheckpointHook
 from gc_mmdet.utils.atomic_files import ATOMIC_BACKEND, PARTIAL_SUFFIX
-from helpers.toy_runner import Regressor, toy_dataset, toy_loader, toy_runner
-
-
-class Linear(Regressor):
-    def __init__(self):
-        super().__init__()
-        self.lin = torch.nn.Linear(4, 1)
-
-    def body(self, x):
-        return self.lin(x).squeeze(-1)
+from helpers.toy_runner import LinearRegressor, toy_dataset, toy_loader, toy_runner
 
 
 def test_keeps_the_newest_complete_checkpoints(tmp_path):
@@ -25,7 +16,7 @@ def test_keeps_the_newest_complete_checkpoints(tmp_path):
     runner = toy_runner(
         tmp_path,
         'safe_ckpt',
-        Linear(),
+        LinearRegressor(),
         toy_loader(toy_dataset(12, (4,))),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=False, max_iters=4),

@@ -8,4 +8,7 @@ custom_hooks = [
     # a run resumed with --resume ends with the same weights as one that
     # was never interrupted
     dict(type='DeterministicResumeHook'),
+    # a preemption notice (SIGTERM, SIGUSR1) saves the iteration just trained,
+    # and a checkpoint taken mid-epoch resumes at its next batch
+    dict(type='PreemptionHook'),
 ]

@@ -212,7 +212,7 @@ def slurm(tmp_path_factory):
 
 def _slurm_env(cluster, **extra):
     return _env(
-        **cluster.env,
+        SLURM_CONF=cluster.env['SLURM_CONF'],  # not the rest: the caller's PYTHONPATH would win
         GPUS='2',
         GPUS_PER_NODE='2',
         CPUS_PER_TASK='1',

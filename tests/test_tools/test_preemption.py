@@ -297,15 +297,19 @@ def test_a_preempted_batch_job_requeues_itself_and_ends_as_uninterrupted(
         return job.get('Restarts') == '1' and job.get('JobState') == 'PENDING'
 
     _until('the job is requeued', requeued, slurm)
+    # Slurm refuses to launch the job again ("Job credential revoked") before the
+    # node has cleaned up after the first run, and in the second its credential
+    # was revoked (it compares whole seconds): 2 s after the node was last busy
+    start_after = [time.time() + 2]
     saved = saved_iterations(work_dir)
     assert len(saved) == 1 and not osp.exists(osp.join(work_dir, 'epoch_2.pth')), saved
 
     def started():  # Slurm holds a requeued job back ~2 minutes: start it now
         if _job(slurm, job_id).get('JobState') != 'PENDING':
             return True
-        # once the node has cleaned up after the first run (started before,
-        # Slurm refuses it: "Job credential revoked")
-        if slurm.node_idle():
+        if not slurm.node_idle():
+            start_after[0] = time.time() + 2
+        elif time.time() >= start_after[0]:
             slurm.run('scontrol', 'update', f'JobId={job_id}', 'StartTime=now')
         time.sleep(2)
         return False

@@ -3,7 +3,10 @@
 torchrun starts its workers in sessions of their own, so ending the
 launcher's process group leaves them running (and holding its output
 pipes). :func:`run_bounded` records the whole process tree, by parent pid
-from ``/proc``, before it ends it."""
+from ``/proc``, before it ends it. A process whose parent has already died
+(a data-loader worker of a killed trainer) is no longer below the command:
+the command runs in a session of its own, and its process group is ended
+too."""
 
 import os
 import signal
@@ -55,6 +58,7 @@ def run_bounded(cmd: Sequence[str], timeout: float, **kwargs) -> subprocess.Comp
     """``subprocess.run(cmd, capture_output=True, text=True, ...)`` that, at
     ``timeout`` seconds, ends the command and all it started and raises
     :class:`Timeout` (its ``proc`` holds what was printed)."""
+    kwargs.setdefault('start_new_session', True)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
     )
@@ -62,6 +66,11 @@ def run_bounded(cmd: Sequence[str], timeout: float, **kwargs) -> subprocess.Comp
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_tree(proc.pid)
+        if kwargs['start_new_session']:
+            try:  # orphans that hold the output pipes
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         out, err = proc.communicate()
         raise Timeout(subprocess.CompletedProcess(cmd, proc.returncode, out, err)) from None
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

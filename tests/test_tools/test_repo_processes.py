@@ -7,6 +7,7 @@ that a broken launch fails the test at its own deadline."""
 import os
 import signal
 import sys
+import time
 
 import pytest
 
@@ -34,7 +35,12 @@ def test_an_orphan_holding_the_pipes_is_ended_at_the_deadline(tmp_path):
     try:
         with pytest.raises(Timeout):
             run_bounded([sys.executable, '-c', script], timeout=5)
-        assert not _alive(int(pid_file.read_text()))
+        # its pipes are closed, so it is exiting: gone within moments (a
+        # survivor would still be sleeping a quarter of an hour from now)
+        pid, deadline = int(pid_file.read_text()), time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
     finally:
         if pid_file.exists() and _alive(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -9,6 +9,8 @@ import textwrap
 from types import ModuleType
 from typing import List, Optional
 
+from .warm_python import warm_run
+
 #: the repository root (this file is tests/helpers/synthetic.py)
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GC_CONFIG = 'configs/synthetic/mask-rcnn_r50_fpn_gc_synthetic.py'
@@ -62,7 +64,15 @@ def tool_cmd(tool: str, *args: str, cfg_options: Optional[List[str]] = None) -> 
 
 
 def run(cmd: List[str], timeout: int = 600, **kwargs) -> subprocess.CompletedProcess:
+    """``python tools/X.py ...`` (or any command) from the repository root,
+    output captured as text; a Python script in the test session's own
+    environment runs in a fork of the warm interpreter (helpers.warm_python:
+    the same process a fresh one would be, less the imports)."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    if set(kwargs) <= {'input'}:
+        proc = warm_run(cmd, env, ROOT, timeout, kwargs.get('input'))
+        if proc is not None:
+            return proc
     return subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, **kwargs
     )

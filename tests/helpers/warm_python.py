@@ -6,9 +6,10 @@ imports torch, mmengine, mmcv and mmdet once, then forks a child for each
 environment, working folder, ``sys.path``, random state, stdio, process
 group and exit status (a negative status for a signal, as subprocess gives).
 
-Only a run whose environment is the server's own (less pytest's per-test
-PYTEST_CURRENT_TEST) goes to it (a variable
-such as ``OMP_NUM_THREADS`` is read when torch loads); any other, and any
+Only a run whose environment is the session's as it started, in all an
+import may read, goes to it (``OMP_NUM_THREADS``, say, is read when torch
+loads; ``PYTEST_CURRENT_TEST``, gc_mmdet's own ``GC_MMDET_*`` and the
+checkout on PYTHONPATH are not: see ``_import_time``); any other, and any
 test about the interpreter itself (the wheel, the oldest stack, imports),
 starts a fresh one. ``GC_MMDET_TEST_WARM=0`` turns it off.
 
@@ -224,13 +225,24 @@ def _kill_group(pid: int) -> None:
 
 
 _SERVER: Optional[_Server] = None
-# set by pytest for each test (and by the tests of this module): read by no import
-PER_RUN = ('PYTEST_CURRENT_TEST', 'GC_MMDET_TEST_WARM')
+# read by no import: pytest's name of the running test, this module's switch,
+# what the tests hand their own hooks and shell scripts (the launcher's port
+# and python), and gc_mmdet's own variables (each child imports gc_mmdet itself)
+PER_RUN = ('PYTEST_CURRENT_TEST', 'PORT', 'PYTHON')
+OWN_PREFIXES = ('GC_MMDET_', 'GC_TEST_')
+# the server's environment: the session's as it started, before a test changed it
+BASE_ENV = dict(os.environ)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _import_time(env: Dict[str, str]) -> Dict[str, str]:
-    """The environment as the preloaded imports read it."""
-    return {k: v for k, v in env.items() if k not in PER_RUN}
+def _import_time(env: Dict[str, str]) -> Dict[str, object]:
+    """The environment as the preloaded imports read it: PYTHONPATH as the
+    folders it names other than the checkout (each child's own sys.path is
+    built from its request, and the preloaded packages are not in it)."""
+    out = {k: v for k, v in env.items() if k not in PER_RUN and not k.startswith(OWN_PREFIXES)}
+    folders = out.pop('PYTHONPATH', '').split(os.pathsep)
+    out['PYTHONPATH'] = [p for p in folders if p and os.path.abspath(p) != ROOT]
+    return out
 
 
 def enabled() -> bool:
@@ -251,12 +263,12 @@ def warm_run(
     global _SERVER
     if not enabled() or len(cmd) < 2 or cmd[0] != sys.executable or not cmd[1].endswith('.py'):
         return None
+    if _import_time(env) != _import_time(BASE_ENV):
+        return None
     if _SERVER is not None and _SERVER.proc.poll() is not None:
         _SERVER = None
     if _SERVER is None:
-        _SERVER = _Server(cwd, env)
-    if _import_time(env) != _import_time(_SERVER.env):
-        return None
+        _SERVER = _Server(ROOT, BASE_ENV)
     code, stdout, stderr = _SERVER.run(list(cmd[1:]), env, cwd, timeout, input)
     return subprocess.CompletedProcess(cmd, code, stdout, stderr)
 

@@ -11,6 +11,7 @@ import os
 import os.path as osp
 import re
 import shlex
+import subprocess
 import sys
 import time
 
@@ -19,6 +20,7 @@ import torch
 
 from helpers.slurm_cluster import SlurmCluster, why_no_slurm
 from helpers.synthetic import ROOT, data_root_overrides, tiny_overrides
+from helpers.warm_python import warm_run
 from repo_tools.processes import Timeout, run_bounded
 
 PREEMPT_CONFIG = 'tests/configs/synthetic_preempt.py'
@@ -56,9 +58,16 @@ def dist_train(work_dir, data_root, nproc=2, config=PREEMPT_CONFIG, **env):
     return launch(cmd + ['--cfg-options', *_opts(data_root)], _env(**env))
 
 
-def train(work_dir, opts, config=PREEMPT_CONFIG, *args, **env):
+def train(work_dir, opts, config=PREEMPT_CONFIG, *args, timeout=300, **env):
+    """tools/train.py in one process, in a fork of the warm interpreter
+    (helpers.warm_python) where the environment allows."""
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *args]
-    return launch(cmd + ['--cfg-options', *opts], _env(**env))
+    cmd, env = cmd + ['--cfg-options', *opts], _env(**env)
+    try:
+        proc = warm_run(cmd, env, ROOT, timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f'{cmd[:4]} still running after {timeout} s:\n{e.stderr[-3000:]}')
+    return proc if proc is not None else launch(cmd, env, timeout)
 
 
 def weights(work_dir, rank=0):

@@ -126,9 +126,20 @@ def test_a_run_ended_by_a_signal_reports_it_as_subprocess_does(tmp_path):
     assert warm.returncode == fresh.returncode == -9
 
 
-def test_only_the_servers_own_environment_runs_warm(probe):
+def test_only_the_sessions_own_environment_runs_warm(probe, monkeypatch):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    assert warm_python.warm_run([sys.executable, probe], env, ROOT, 60) is not None
-    changed = dict(env, OMP_NUM_THREADS='1')  # read when torch loads: a fresh interpreter
-    assert warm_python.warm_run([sys.executable, probe], changed, ROOT, 60) is None
+    for warm in (
+        env,
+        dict(env, PYTHONPATH=ROOT, GC_MMDET_CACHE_DIR='/tmp/x', GC_TEST_NOTICE='3:SIGTERM:self'),
+    ):
+        proc = warm_python.warm_run([sys.executable, probe], warm, ROOT, 60)
+        assert proc is not None and _record(proc)['env'] == {
+            k: v for k, v in warm.items() if k != '_'
+        }
+    # read when torch or the preloaded packages load: a fresh interpreter
+    for fresh in (dict(env, OMP_NUM_THREADS='1'), dict(env, PYTHONPATH=ROOT + ':/elsewhere')):
+        assert warm_python.warm_run([sys.executable, probe], fresh, ROOT, 60) is None
     assert warm_python.warm_run(['bash', '-c', 'true'], env, ROOT, 60) is None
+    # a test that changed the session's environment gets a fresh one too
+    monkeypatch.setenv('OMP_NUM_THREADS', '7')
+    assert warm_python.warm_run([sys.executable, probe], dict(os.environ), ROOT, 60) is None

@@ -28,6 +28,10 @@ SRUN_ARGS=${SRUN_ARGS:-}
 PYTHON=${PYTHON:-python}
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PREEMPTED=75
+# the record a preempted run writes (gc_mmdet's PreemptionHook), as it is now
+RECORD="$WORK_DIR/preempted.json"
+recorded() { stat -c '%y %s' "$RECORD" 2>/dev/null || true; }
+BEFORE=$(recorded)
 
 # shellcheck disable=SC2086
 srun -p "$PARTITION" --job-name="$JOB_NAME" ${GRES:+--gres="$GRES"} \
@@ -49,6 +53,12 @@ trap 'notice TERM' TERM
 # a trapped signal ends `wait` early while srun still runs: wait again
 while kill -0 "$SRUN" 2>/dev/null; do wait "$SRUN" || true; done
 wait "$SRUN" && STATUS=0 || STATUS=$?
+# the ranks exit 75 one after another once rank 0 has saved, and srun
+# (--kill-on-bad-exit) ends the others at the first: a record this run wrote
+# says the run was preempted whatever the status srun reports
+if [[ $STATUS != 0 && -n "$(recorded)" && "$(recorded)" != "$BEFORE" ]]; then
+  STATUS=$PREEMPTED
+fi
 # the job's batch script (not a step, not an interactive allocation) requeues
 if [[ $STATUS == "$PREEMPTED" && "${ENVIRONMENT:-}" == BATCH && -n "${SLURM_JOB_ID:-}" && -z "${SLURM_STEP_ID:-}" ]]; then
   echo "preempted: requeueing job $SLURM_JOB_ID; it resumes from the checkpoint just saved" >&2

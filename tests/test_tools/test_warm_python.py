@@ -136,6 +136,10 @@ def test_only_the_sessions_own_environment_runs_warm(probe, monkeypatch):
         assert proc is not None and _record(proc)['env'] == {
             k: v for k, v in warm.items() if k != '_'
         }
+    # what importing cv2 sets (in the test process too, when a test imports it)
+    qt = 'QT_QPA_PLATFORM_PLUGIN_PATH'
+    set_by_cv2 = dict(env, **{qt: warm_python._SERVER.after_import[qt]})
+    assert warm_python.warm_run([sys.executable, probe], set_by_cv2, ROOT, 60) is not None
     # read when torch or the preloaded packages load: a fresh interpreter
     for fresh in (dict(env, OMP_NUM_THREADS='1'), dict(env, PYTHONPATH=ROOT + ':/elsewhere')):
         assert warm_python.warm_run([sys.executable, probe], fresh, ROOT, 60) is None

@@ -17,9 +17,15 @@ from gc_mmdet.utils.launch import INIT_TIMED_OUT, signal_numbers
 
 @pytest.fixture
 def env(monkeypatch):
+    """The launch variables unset; afterwards the session's environment as it
+    was (torchrun_args sets TORCH_DISABLE_SHARE_RDZV_TCP_STORE, which
+    monkeypatch does not undo for a variable that was unset)."""
+    saved = dict(os.environ)
     for key in ('MAX_RESTARTS', 'NNODES', 'PREEMPT_GRACE', 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE'):
         monkeypatch.delenv(key, raising=False)
-    return monkeypatch
+    yield monkeypatch
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.mark.parametrize('value', ['-1', 'abc', '1.5', '', 'two'])

@@ -1,9 +1,25 @@
+import os
+
 import pytest
 
 from helpers.synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tiny_overrides, tool_cmd
 
 # GC_MMDET_TEST_TIMES=FILE records the session's times (docs/get_started.md, "Tests")
 pytest_plugins = ['helpers.timing']
+
+
+@pytest.fixture(autouse=True)
+def _environment_as_it_was():
+    """Each test leaves the session's environment as it found it: code the
+    tests call in-process sets variables (the launch helpers set
+    OMP_NUM_THREADS, torchrun's helpers TORCH_DISABLE_SHARE_RDZV_TCP_STORE)
+    that would reach every later test and its processes, and send their tool
+    runs to a fresh interpreter (helpers.warm_python)."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope='session')

@@ -243,13 +243,14 @@ def _import_time(env: Dict[str, str]) -> Dict[str, object]:
     return out
 
 
-def same_imports(env: Dict[str, str], after_import: Dict[str, str]) -> bool:
-    """Whether a fresh interpreter given ``env`` would import the preloaded
-    packages as the server did: each variable as the session started with it,
-    or as those imports set it (importing cv2 in the test process, say, puts
-    its QT_* variables into the session's environment)."""
+def differences(env: Dict[str, str], after_import: Dict[str, str]) -> List[str]:
+    """The variables for which a fresh interpreter given ``env`` would not
+    import the preloaded packages as the server did: each must be as the
+    session started with it, or as those imports set it (importing cv2 in the
+    test process, say, puts its QT_* variables into the session's environment)."""
     wanted, base, after = (_import_time(e) for e in (env, BASE_ENV, after_import))
-    return all(wanted.get(k) in (base.get(k), after.get(k)) for k in {*wanted, *base, *after})
+    keys = {*wanted, *base, *after}
+    return sorted(k for k in keys if wanted.get(k) not in (base.get(k), after.get(k)))
 
 
 def enabled() -> bool:
@@ -274,7 +275,7 @@ def warm_run(
         _SERVER = None
     if _SERVER is None:
         _SERVER = _Server(ROOT, BASE_ENV)
-    if not same_imports(env, _SERVER.after_import):
+    if differences(env, _SERVER.after_import):
         return None
     code, stdout, stderr = _SERVER.run(list(cmd[1:]), env, cwd, timeout, input)
     return subprocess.CompletedProcess(cmd, code, stdout, stderr)

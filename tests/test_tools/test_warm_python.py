@@ -133,9 +133,8 @@ def test_only_the_sessions_own_environment_runs_warm(probe, monkeypatch):
         dict(env, PYTHONPATH=ROOT, GC_MMDET_CACHE_DIR='/tmp/x', GC_TEST_NOTICE='3:SIGTERM:self'),
     ):
         proc = warm_python.warm_run([sys.executable, probe], warm, ROOT, 60)
-        assert proc is not None and _record(proc)['env'] == {
-            k: v for k, v in warm.items() if k != '_'
-        }
+        assert proc is not None, warm_python.differences(warm, warm_python._SERVER.after_import)
+        assert _record(proc)['env'] == {k: v for k, v in warm.items() if k != '_'}
     # what importing cv2 sets (in the test process too, when a test imports it)
     qt = 'QT_QPA_PLATFORM_PLUGIN_PATH'
     set_by_cv2 = dict(env, **{qt: warm_python._SERVER.after_import[qt]})

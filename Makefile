@@ -2,6 +2,11 @@
 ENV ?= $(if $(GC_MMDET_ENV),$(GC_MMDET_ENV),.venv)
 PY  := $(ENV)/bin/python
 PYTEST_ARGS ?=
+# the tests run in PYTEST_WORKERS pytest-xdist workers, whole files each, the
+# longest recorded first (tests/helpers/timing.py); each worker and what it
+# starts gets its share of the cores as torch threads (tests/conftest.py)
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)
 OLDEST_ENV ?= .venv-oldest
 
@@ -18,11 +23,11 @@ lint: setup       ## ruff: lint, import order and format of the whole tree (pypr
 	$(PY) -m ruff format --check .
 
 test: setup lint oldest-stack deepspeed-extra mmpretrain-extra slurm-extra  ## lint (first: seconds), the whole suite (slow tests included), the fast tests on the oldest stack
-	$(PY) -m pytest $(PYTEST_ARGS)
-	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup  ## everything but the tests marked slow
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 deepspeed-extra: setup  ## deepspeed for its tests, in .venv-deepspeed-lib/ (not in the environment)
 	bash tools/setup/test_extra.sh deepspeed
@@ -37,7 +42,7 @@ oldest-stack:     ## a user's torch 2.1 / numpy 1.x environment, completed by GC
 	bash tools/setup/oldest_stack.sh $(OLDEST_ENV)
 
 test-oldest: oldest-stack  ## the fast tests on the oldest stack
-	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(OLDEST_ENV)/bin/python -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 demo: setup       ## the main job: train + evaluate Mask R-CNN + FPN + GC on synthetic COCO, report in $(DEMO_WORK_DIR); changes no tracked file, so it reruns
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)

@@ -1,8 +1,30 @@
 import os
 
-import pytest
 
-from helpers.synthetic import BASELINE_CONFIG, GC_CONFIG, assert_ok, run, tiny_overrides, tool_cmd
+def _share_the_cores() -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker, and every
+    process it starts, gets its share of the cores as torch's intra-op
+    threads (1 each on 2 cores): two torch processes with 2 threads each on 2
+    cores slow each other far more than 2x. Set here, before anything imports
+    torch, so that the tools' processes inherit it. A value the user exports
+    is kept."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0'))
+    if workers > 1:
+        os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // workers)))
+
+
+_share_the_cores()
+
+import pytest  # noqa: E402
+
+from helpers.synthetic import (  # noqa: E402
+    BASELINE_CONFIG,
+    GC_CONFIG,
+    assert_ok,
+    run,
+    tiny_overrides,
+    tool_cmd,
+)
 
 # GC_MMDET_TEST_TIMES=FILE records the session's times (docs/get_started.md, "Tests")
 pytest_plugins = ['helpers.timing']

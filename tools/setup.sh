@@ -92,7 +92,7 @@ pip_add() {
 
 # What a complete environment imports: the stack, the test tools and the
 # fast-eval extra (faster-coco-eval), which CI and the tests use.
-IMPORT_CHECK="import mmcv.ops, mmdet, gc_mmdet, pytest, faster_coco_eval"
+IMPORT_CHECK="import mmcv.ops, mmdet, gc_mmdet, pytest, xdist, faster_coco_eval"
 
 # The stamp records what this script and pyproject.toml looked like when the
 # environment was last completed; if both are unchanged and the stack imports,

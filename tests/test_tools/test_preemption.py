@@ -37,8 +37,10 @@ def _opts(data_root, epochs=2):
 
 
 def _env(**extra):
+    # OMP_NUM_THREADS as the session has it (each pytest-xdist worker's share
+    # of the cores): both runs a test compares get the same, and the one-process
+    # runs start in the warm interpreter
     env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=ROOT, PORT='29571')
-    env.pop('OMP_NUM_THREADS', None)
     env.pop('GC_TEST_NOTICE', None)
     env.update(extra)
     return env

@@ -140,9 +140,11 @@ def test_only_the_sessions_own_environment_runs_warm(probe, monkeypatch):
     set_by_cv2 = dict(env, **{qt: warm_python._SERVER.after_import[qt]})
     assert warm_python.warm_run([sys.executable, probe], set_by_cv2, ROOT, 60) is not None
     # read when torch or the preloaded packages load: a fresh interpreter
-    for fresh in (dict(env, OMP_NUM_THREADS='1'), dict(env, PYTHONPATH=ROOT + ':/elsewhere')):
+    # (another thread count than the session's: pytest-xdist's workers set one)
+    threads = str(int(os.environ.get('OMP_NUM_THREADS', '1')) + 1)
+    for fresh in (dict(env, OMP_NUM_THREADS=threads), dict(env, PYTHONPATH=ROOT + ':/elsewhere')):
         assert warm_python.warm_run([sys.executable, probe], fresh, ROOT, 60) is None
     assert warm_python.warm_run(['bash', '-c', 'true'], env, ROOT, 60) is None
     # a test that changed the session's environment gets a fresh one too
-    monkeypatch.setenv('OMP_NUM_THREADS', '7')
+    monkeypatch.setenv('OMP_NUM_THREADS', threads)
     assert warm_python.warm_run([sys.executable, probe], dict(os.environ), ROOT, 60) is None

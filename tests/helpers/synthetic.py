@@ -42,18 +42,26 @@ def tiny_overrides(
         f'param_scheduler.1.milestones=[{epochs}]',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
     ]
+    return opts + synthetic_overrides(num_train, num_val, size)
+
+
+def synthetic_overrides(num_train: int = 8, num_val: int = 4, size: int = 128) -> List[str]:
+    """--cfg-options giving every loader the same synthetic data set: a loader
+    whose set differs from the others' makes each of them generate its own
+    again into the shared data root (the data check and each dataset, every
+    run)."""
+    opts = []
     for loader in LOADERS:
         opts += [
             f'{loader}.dataset.synthetic.num_train={num_train}',
             f'{loader}.dataset.synthetic.num_val={num_val}',
             f'{loader}.dataset.synthetic.size={size}',
         ]
-    opts += [
+    return opts + [
         f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
         f'val_dataloader.dataset.pipeline.1.scale=({size},{size})',
         f'test_dataloader.dataset.pipeline.1.scale=({size},{size})',
     ]
-    return opts
 
 
 def tool_cmd(tool: str, *args: str, cfg_options: Optional[List[str]] = None) -> List[str]:

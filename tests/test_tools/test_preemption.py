@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from helpers.slurm_cluster import SlurmCluster, why_no_slurm
-from helpers.synthetic import ROOT, data_root_overrides, tiny_overrides
+from helpers.synthetic import ROOT, data_root_overrides, synthetic_overrides, tiny_overrides
 from helpers.warm_python import warm_run
 from repo_tools.processes import Timeout, run_bounded
 
@@ -161,11 +161,15 @@ def test_a_notice_to_one_process_saves_that_iteration_and_resumes_it(
 
 
 def _iter_opts(data_root, workers=0):
-    return data_root_overrides(data_root) + [
-        f'train_dataloader.dataset.synthetic.num_train={NUM_TRAIN}',
-        f'train_dataloader.num_workers={workers}',
-        f'train_dataloader.persistent_workers={bool(workers)}',
-    ]
+    # the data set of _opts (the same root): none generated again
+    return (
+        data_root_overrides(data_root)
+        + synthetic_overrides(num_train=NUM_TRAIN)
+        + [
+            f'train_dataloader.num_workers={workers}',
+            f'train_dataloader.persistent_workers={bool(workers)}',
+        ]
+    )
 
 
 @pytest.fixture(scope='module')

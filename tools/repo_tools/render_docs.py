@@ -163,9 +163,12 @@ def suite_times(res: Mapping) -> str:
         )
     first = phases[next(iter(sorted(phases)))]
     m = first['machine']
+    workers = first.get('workers', 1)
     lines += [
         '',
-        f'Measured on one {m["cores"]}-core {m["cpu"]} machine, {first["date"]} '
+        f'Measured on one {m["cores"]}-core {m["cpu"]} machine'
+        + (f' in {workers} pytest-xdist workers' if workers > 1 else '')
+        + f', {first["date"]} '
         '([docs/results/test_times.json](docs/results/test_times.json)). The slowest tests of '
         'the whole suite (fixture setup included):',
         '',

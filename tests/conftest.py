@@ -27,7 +27,7 @@ from helpers.synthetic import (  # noqa: E402
 )
 
 # GC_MMDET_TEST_TIMES=FILE records the session's times (docs/get_started.md, "Tests")
-pytest_plugins = ['helpers.timing']
+pytest_plugins = ['helpers.timing', 'helpers.schedule']
 
 
 @pytest.fixture(autouse=True)

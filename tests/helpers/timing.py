@@ -45,8 +45,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     for reports in reporter.stats.values():
         for r in reports:
             if hasattr(r, 'duration') and hasattr(r, 'nodeid'):
-                # less the group pytest-xdist's loadgroup appends (helpers.schedule)
-                per_test[r.nodeid.split('@')[0]] += r.duration
+                per_test[r.nodeid] += r.duration
     slowest = sorted(per_test.items(), key=lambda kv: -kv[1])[:SLOWEST]
     per_file = defaultdict(float)
     for nodeid, s in per_test.items():

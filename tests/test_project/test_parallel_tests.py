@@ -1,8 +1,8 @@
 # Copyright (c) gc_mmdet contributors. Licensed under the Apache License 2.0.
 """How `make test` runs the suite in pytest-xdist workers: each worker and
 the tools it starts get their share of the cores as torch threads
-(tests/conftest.py), and whole files run longest first, those that share the
-session's trained runs together (tests/helpers/schedule.py)."""
+(tests/conftest.py), and whole files run longest first
+(tests/helpers/schedule.py)."""
 
 import json
 import os
@@ -10,15 +10,15 @@ import sys
 
 import pytest
 
-from helpers.schedule import SHARED_UNIT, longest_first, recorded_seconds, units
+from helpers.schedule import longest_first, recorded_seconds
 from helpers.synthetic import assert_ok, run
 
 
 class _Item:
     """What the ordering reads of a collected test: its node id and marks."""
 
-    def __init__(self, nodeid, slow=False, fixturenames=()):
-        self.nodeid, self.slow, self.fixturenames = nodeid, slow, list(fixturenames)
+    def __init__(self, nodeid, slow=False):
+        self.nodeid, self.slow = nodeid, slow
 
     def get_closest_marker(self, name):
         return object() if name == 'slow' and self.slow else None
@@ -45,24 +45,6 @@ def test_files_run_longest_recorded_first_and_stay_whole():
         'b.py::t1',
         'new_fast.py::t1',  # not recorded, fast: last
     ]
-
-
-def test_the_users_of_the_trained_runs_are_one_unit_first_by_their_sum():
-    items = [
-        _Item('a.py::t1', fixturenames=['tmp_path']),
-        _Item('b.py::t1', fixturenames=['trained_gc', 'synthetic_root']),
-        _Item('b.py::t2'),  # the whole file goes with it (its module fixtures)
-        _Item('c.py::t1', fixturenames=['trained_baseline']),
-        _Item('d.py::t1'),
-    ]
-    assert units(items) == {
-        'a.py': 'a.py',
-        'b.py': SHARED_UNIT,
-        'c.py': SHARED_UNIT,
-        'd.py': 'd.py',
-    }
-    order = [i.nodeid for i in longest_first(items, {'a.py': 10, 'b.py': 6, 'c.py': 5, 'd.py': 1})]
-    assert order == ['b.py::t1', 'b.py::t2', 'c.py::t1', 'a.py::t1', 'd.py::t1']
 
 
 def test_the_recorded_seconds_are_the_most_any_phase_took(tmp_path):

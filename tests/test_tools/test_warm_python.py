@@ -130,7 +130,13 @@ def test_only_the_sessions_own_environment_runs_warm(probe, monkeypatch):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     for warm in (
         env,
-        dict(env, PYTHONPATH=ROOT, GC_MMDET_CACHE_DIR='/tmp/x', GC_TEST_NOTICE='3:SIGTERM:self'),
+        dict(
+            env,
+            # the checkout, then the session's own PYTHONPATH (a user's, a plugin's)
+            PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')])),
+            GC_MMDET_CACHE_DIR='/tmp/x',
+            GC_TEST_NOTICE='3:SIGTERM:self',
+        ),
     ):
         proc = warm_python.warm_run([sys.executable, probe], warm, ROOT, 60)
         assert proc is not None, warm_python.differences(warm, warm_python._SERVER.after_import)

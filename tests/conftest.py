@@ -2,10 +2,10 @@ import os
 
 
 def _share_the_cores() -> None:
-    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker, and every
-    process it starts, gets its share of the cores as torch's intra-op
-    threads (1 each on 2 cores): two torch processes with 2 threads each on 2
-    cores slow each other far more than 2x. Set here, before anything imports
+    """Under pytest-xdist (``make test`` runs ``-n $PYTEST_WORKERS``) each
+    worker, and every process it starts, gets its share of the cores as
+    torch's intra-op threads (at least 1): two torch processes with 2 threads
+    each on 2 cores slow each other far more than 2x. Set here, before anything imports
     torch, so that the tools' processes inherit it. A value the user exports
     is kept."""
     workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0'))

@@ -117,6 +117,10 @@ EOF
 }
 
 # ---------------------------------------------------------------- torch
+if ! "$PY" -c 'import torch' >/dev/null 2>&1; then
+  source "$ROOT/tools/setup/free_space.sh"
+  need_free_gib "$GIB_FOR_TORCH" "$ENV_DIR" "installing $TORCH_PIN $TORCHVISION_PIN into $ENV_DIR" "[setup]"
+fi
 pip_add packaging  # for have()
 if have torch; then
   have torch 2.1 || die "torch $("$PY" -c 'import torch; print(torch.__version__)') in $ENV_DIR is older than 2.1, the oldest gc_mmdet is tested with; use an environment with torch >= 2.1"

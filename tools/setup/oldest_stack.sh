@@ -16,12 +16,14 @@ ENV_DIR="${1:-$ROOT/.venv-oldest}"
 USER_STACK=(torch==2.1.2 torchvision==0.16.2 numpy==1.26.4)
 
 log() { printf '[oldest-stack] %s\n' "$*"; }
+source "$ROOT/tools/setup/free_space.sh"
 if [[ ! -x "$ENV_DIR/bin/python" ]]; then
+  need_free_gib "$GIB_FOR_OLDEST_TORCH" "$ENV_DIR" "creating $ENV_DIR with ${USER_STACK[*]}" "[oldest-stack]"
   log "creating $ENV_DIR with ${USER_STACK[*]}"
   python3 -m venv "$ENV_DIR"
   "$ENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "${USER_STACK[@]}" 2>&1 |
     grep -v '^WARNING: Location' || true
-  "$ENV_DIR/bin/python" -c 'import torch, torchvision, numpy' ||
+  "$ENV_DIR/bin/python" -c 'import torch, torchvision, numpy' 2>/dev/null ||
     { log "ERROR: ${USER_STACK[*]} did not install into $ENV_DIR"; exit 1; }
 fi
 

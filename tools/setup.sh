@@ -63,6 +63,7 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 KEEP=()
 if [[ -n "${GC_MMDET_ENV:-}" ]]; then
   keep_file="$(mktemp)"
+  trap 'rm -f "$keep_file"' EXIT
   "$PY" - >"$keep_file" <<'EOF'
 import importlib.metadata as md
 seen = set()
@@ -82,6 +83,7 @@ pip_add() {
   local out; out="$(mktemp)"
   if "${PIP[@]}" install "${KEEP[@]}" "$@" >"$out" 2>&1; then
     grep -e '^Successfully' "$out" || true
+    rm -f "$out"  # kept, and named, only when pip fails
     return 0
   fi
   local why

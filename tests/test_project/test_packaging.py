@@ -53,7 +53,7 @@ def test_wheel_carries_the_configs_and_no_repository_tooling(wheel):
 
 
 _USER = textwrap.dedent("""
-    import os, sys, tempfile
+    import os, sys
     import torch
     import gc_mmdet
     from gc_mmdet.engine.optimizers import gc_handle_of
@@ -80,7 +80,7 @@ _USER = textwrap.dedent("""
     from mmengine.runner import Runner
     cfg = Config.fromfile(os.path.join(site, 'gc_mmdet', '.mim', 'configs', 'mask_rcnn_r50_gc.py'))
     cfg.model.backbone.init_cfg = None
-    cfg.work_dir = tempfile.mkdtemp()
+    cfg.work_dir = os.path.abspath('work_dir')  # in the test's folder, not in /tmp for good
     runner = Runner.from_cfg(cfg)
     wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     assert gc_handle_of(wrapper) is not None and gc_handle_of(wrapper).targets

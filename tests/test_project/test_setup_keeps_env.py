@@ -29,10 +29,12 @@ def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     dist.mkdir()
     (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: setuptools\nVersion: 99.0\n')
     before = hash_tree(env)
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
 
     proc = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'setup.sh')],
-        env=dict(os.environ, GC_MMDET_ENV=str(env)),
+        env=dict(os.environ, GC_MMDET_ENV=str(env), TMPDIR=str(tmp)),
         capture_output=True,
         text=True,
         timeout=300,
@@ -46,3 +48,6 @@ def test_setup_stops_with_one_line_instead_of_downgrading(tmp_path):
     assert 'setuptools==99.0' in errors[0] and 'setuptools<81' in errors[0], errors[0]
     assert 'setup does not change a package the environment already has' in errors[0]
     assert hash_tree(env) == before
+    # of its temporary files (mktemp's tmp.*), only pip's output that the line names is left
+    pip_output = errors[0].rsplit("(pip's output: ", 1)[1].rstrip(')')
+    assert [str(p) for p in tmp.glob('tmp.*')] == [pip_output]

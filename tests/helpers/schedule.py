@@ -5,9 +5,10 @@ run (docs/results/test_times.json, written by helpers.timing), so that no
 long one is left to run alone at the end. Without several workers it does
 nothing.
 
-(``--dist loadgroup`` would let the users of the session's trained runs share
-one worker; pytest-xdist 3.8 marks a group by assigning ``item._nodeid``, which
-pytest 9 no longer reads, so its groups fall apart into single tests.)
+(The session's trained runs are trained once for all workers: conftest's
+``_train``. ``--dist loadgroup`` does not help here: pytest-xdist 3.8 marks a
+group by assigning ``item._nodeid``, which pytest 9 no longer reads, so its
+groups fall apart into single tests.)
 
 Example:
     python -m pytest -n 3 --dist loadfile --no-loadscope-reorder

@@ -48,11 +48,11 @@ def test_training_loss_falls_and_gc_is_on(trained):
     assert f'metrics: {work_dir}/metrics.json' in proc.stdout and '| bbox |' in proc.stdout
 
 
-def test_test_tool_prints_coco_ap(trained, data_root):
+def test_test_tool_prints_coco_ap(trained, data_root, tmp_path):
     work_dir, _ = trained
     ckpt = last_checkpoint(work_dir)
     assert ckpt and osp.isfile(ckpt)
-    out = osp.join(work_dir, 'test')
+    out = str(tmp_path / 'test')  # not into the shared run's work_dir
     proc = run(
         tool_cmd(
             'test.py',

@@ -8,7 +8,8 @@
 For each config of gc_mmdet.cli.gc_zoo_sweep.ZOO: build the model from scratch, its
 optimizer wrapper from the config's own optim_wrapper through
 GCOptimWrapperConstructor (SGD: location='grad'; AdamW: 'update'), run one
-training step on a synthetic batch of two 128 px images, and check that the
+training step on a synthetic batch of two 128 px images (R-CNN heads: 64
+sampled RoIs per image), and check that the
 loss is finite and every covered weight kept its output-channel means. A
 config that cannot be built or stepped on this machine is listed with its
 error, not left out. tests/test_tools/test_zoo_sweep.py asserts the same per config.
@@ -78,7 +79,8 @@ HEADER = (
     'scratch, with its own `optim_wrapper` through `GCOptimWrapperConstructor` (on top of '
     'the constructor the config names, if any), and '
     'takes one training step on two synthetic 128 px images (256 px for the '
-    'query-based ones); "channel means kept": '
+    'query-based ones; the R-CNN heads sample at most 64 RoIs per image instead of 512); '
+    '"channel means kept": '
     'every covered weight that moved kept the mean of each output channel '
     '(paper, Sec. 3.3) to float rounding.\n\n'
 )

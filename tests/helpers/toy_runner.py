@@ -1,12 +1,15 @@
 """A toy mmengine model and data set for tests that run the real Runner
 in-process: a small net regressing random targets."""
 
+import itertools
 import os
 from typing import Sequence
 
 import torch
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
+
+_RUNNERS = itertools.count()  # an experiment name for each runner of the process
 
 
 class Regressor(BaseModel):
@@ -60,8 +63,13 @@ def toy_loader(dataset: list, batch_size: int = 2) -> dict:
 def toy_runner(work_dir, name: str, model, train_dataloader: dict, **cfg) -> Runner:
     """The real mmengine Runner over a toy model, as the in-process tests
     build it: no checkpoints, seed 0, no default scope, an experiment name
-    of its own (``name`` and the process id); ``cfg`` adds or overrides any
-    of the Runner's arguments."""
+    of its own (``name``, the process id and a count); ``cfg`` adds or
+    overrides any of the Runner's arguments.
+
+    mmengine names the logger and visualizer instances after the experiment
+    and hands an existing instance back by name: two runners of one name in
+    one process (two cases of a parametrized test) logged into the first
+    one's work_dir, and failed once pytest had removed it."""
     args = dict(
         model=model,
         work_dir=str(work_dir),
@@ -69,7 +77,7 @@ def toy_runner(work_dir, name: str, model, train_dataloader: dict, **cfg) -> Run
         default_hooks=dict(checkpoint=None),
         randomness=dict(seed=0),
         default_scope=None,
-        experiment_name=f'{name}_{os.getpid()}',
+        experiment_name=f'{name}_{os.getpid()}_{next(_RUNNERS)}',
     )
     args.update(cfg)
     return Runner(**args)

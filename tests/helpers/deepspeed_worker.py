@@ -16,6 +16,9 @@ DEEPSPEED_LIB = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     '.venv-deepspeed-lib',
 )
+#: where its ops are built (torch's default is one folder per user, and a
+#: build from another checkout's sources is rebuilt: a minute of the test)
+TORCH_EXTENSIONS = os.path.join(DEEPSPEED_LIB, 'torch_extensions')
 
 
 def run(rank: int, world_size: int, init_file: str, out: str, stage: int, gc: bool = True) -> None:
@@ -24,6 +27,8 @@ def run(rank: int, world_size: int, init_file: str, out: str, stage: int, gc: bo
     os.environ.update(
         DS_ACCELERATOR='cpu', RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size)
     )
+    # the CPU accelerator's shared-memory op, built there by test_extra.sh
+    os.environ['TORCH_EXTENSIONS_DIR'] = TORCH_EXTENSIONS
     import deepspeed
 
     import gc_mmdet

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from helpers.deepspeed_worker import DEEPSPEED_LIB, run
+from helpers.deepspeed_worker import DEEPSPEED_LIB, TORCH_EXTENSIONS, run
 
 pytestmark = [
     pytest.mark.slow,  # 2 processes per test
@@ -41,6 +41,12 @@ def _worst_drift(result):
         drift = (w1.flatten(1).mean(1) - w0.flatten(1).mean(1)).abs().max() / w0.abs().max()
         worst = max(worst, drift.item())
     return worst
+
+
+def test_the_extra_carries_its_built_shared_memory_op():
+    """Built by the setup of the extra, not by the first test run (a minute)."""
+    op = osp.join(TORCH_EXTENSIONS, 'deepspeed_shm_comm', 'deepspeed_shm_comm.so')
+    assert osp.isfile(op), 'bash tools/setup/test_extra.sh deepspeed builds it'
 
 
 def test_zero_stage_0_keeps_gc_in_effect(tmp_path):

@@ -24,10 +24,21 @@ case "${1:-}" in
   *) echo "usage: $0 deepspeed|mmpretrain [FOLDER]" >&2; exit 2 ;;
 esac
 DEST="${2:-$ROOT/.venv-$1-lib}"
-if [[ -f "$DEST/.complete" ]]; then
-  echo "[$1-extra] $DEST is ready"
-  exit 0
+if [[ ! -f "$DEST/.complete" ]]; then
+  "$PY" -m pip install -q --no-deps --target "$DEST" "${PACKAGES[@]}"
+  touch "$DEST/.complete"
+  echo "[$1-extra] installed into $DEST"
 fi
-"$PY" -m pip install -q --no-deps --target "$DEST" "${PACKAGES[@]}"
-touch "$DEST/.complete"
-echo "[$1-extra] installed into $DEST"
+# deepspeed: the shared-memory op its CPU accelerator's collectives load, built
+# once here (torch's JIT, about 1 CPU-minute) into the extra's own folder, where
+# the test's ranks look for it (TORCH_EXTENSIONS_DIR: tests/helpers/deepspeed_worker.py);
+# torch's shared default folder was rebuilt by every other checkout's tests.
+SHM_OP="$DEST/torch_extensions/deepspeed_shm_comm/deepspeed_shm_comm.so"
+if [[ "$1" == deepspeed && ! -f "$SHM_OP" ]]; then
+  DS_ACCELERATOR=cpu TORCH_EXTENSIONS_DIR="$DEST/torch_extensions" "$PY" -c "
+import sys; sys.path.append('$DEST')
+from deepspeed.comm.torch import build_shm_op
+assert build_shm_op() is not None" >/dev/null
+  echo "[$1-extra] built deepspeed's CPU shared-memory op into $DEST/torch_extensions"
+fi
+echo "[$1-extra] $DEST is ready"

@@ -1,7 +1,4 @@
-import fcntl
-import json
 import os
-import shutil
 import subprocess
 
 
@@ -21,6 +18,7 @@ _share_the_cores()
 
 import pytest  # noqa: E402
 
+from helpers.once import once  # noqa: E402
 from helpers.synthetic import (  # noqa: E402
     BASELINE_CONFIG,
     GC_CONFIG,
@@ -56,26 +54,19 @@ def synthetic_root(tmp_path_factory):
 
 def _train(config, synthetic_root, tmp_path_factory, name):
     """Trains ``config`` through tools/train.py once per session, however many
-    pytest-xdist workers ask: the first trains into the session's folder
-    under a lock, the others wait for it and share the run (each worker
-    trained it again: 2 runs of about 20 s each became 6 with 3 workers).
-    Returns the work_dir and the tool's completed process; its users read
-    both and write nothing into the work_dir."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get('PYTEST_XDIST_WORKER'):
-        shared = shared.parent  # the session's folder, above each worker's
-    work_dir, record = shared / name, shared / f'{name}.proc.json'
-    with open(shared / f'{name}.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not record.exists():
-            shutil.rmtree(work_dir, ignore_errors=True)  # a failed try's
-            work_dir.mkdir()
-            opts = tiny_overrides(synthetic_root)
-            proc = run(tool_cmd('train.py', config, '--work-dir', str(work_dir), cfg_options=opts))
-            assert_ok(proc)
-            fields = ('args', 'returncode', 'stdout', 'stderr')
-            record.write_text(json.dumps({f: getattr(proc, f) for f in fields}))
-    return str(work_dir), subprocess.CompletedProcess(**json.loads(record.read_text()))
+    pytest-xdist workers ask (helpers.once; each worker trained it again: 2
+    runs of about 20 s became 6 with 3 workers). Returns the work_dir and the
+    tool's completed process; its users read both and write nothing into the
+    work_dir."""
+
+    def train(work_dir):
+        opts = tiny_overrides(synthetic_root)
+        proc = run(tool_cmd('train.py', config, '--work-dir', str(work_dir), cfg_options=opts))
+        assert_ok(proc)
+        return {f: getattr(proc, f) for f in ('args', 'returncode', 'stdout', 'stderr')}
+
+    work_dir, proc = once(tmp_path_factory, name, train)
+    return str(work_dir), subprocess.CompletedProcess(**proc)
 
 
 @pytest.fixture(scope='session')

@@ -6,12 +6,13 @@ the tools it starts get their share of the cores as torch threads
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
 
 from helpers.schedule import longest_first, recorded_seconds
-from helpers.synthetic import assert_ok, run
+from helpers.synthetic import ROOT, assert_ok, run
 
 
 class _Item:
@@ -80,3 +81,76 @@ def test_a_worker_and_the_tools_it_starts_share_the_cores(tmp_path):
         import torch
 
         assert int(proc.stdout) == torch.get_num_threads()
+
+
+_ONCE = """
+import json, os, time
+import pytest
+from helpers.once import once
+
+OUT = {out!r}
+
+
+def _make(name):
+    def make(folder):
+        with open(os.path.join(OUT, name + '.made'), 'a') as f:
+            f.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')
+        if name == 'flaky' and not os.path.exists(os.path.join(OUT, 'failed_once')):
+            open(os.path.join(OUT, 'failed_once'), 'w').close()
+            raise RuntimeError('the first try fails')
+        time.sleep(1)  # the other workers ask meanwhile
+        (folder / 'data').write_text('made')
+        return {{'by': os.environ['PYTEST_XDIST_WORKER']}}
+    return make
+
+
+@pytest.fixture(scope='session')
+def shared(tmp_path_factory):
+    return once(tmp_path_factory, 'shared', _make('shared'))
+
+
+@pytest.fixture(scope='session')
+def flaky(tmp_path_factory):
+    return once(tmp_path_factory, 'flaky', _make('flaky'))
+
+
+def test_uses(shared, request):
+    folder, made = shared
+    assert (folder / 'data').read_text() == 'made'
+    with open(os.path.join(OUT, 'seen'), 'a') as f:
+        f.write(json.dumps([os.environ['PYTEST_XDIST_WORKER'], made['by']]) + '\\n')
+
+
+def test_uses_flaky(flaky):
+    assert (flaky[0] / 'data').read_text() == 'made'
+"""
+
+
+@pytest.mark.slow  # starts pytest with 3 workers: seconds
+def test_a_shared_run_is_made_once_for_all_workers(tmp_path):
+    """helpers.once (the session's trained runs): three workers ask at once,
+    one makes it and all three use that one; a make that fails is tried
+    again by the next worker that asks."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    for i in range(3):
+        (tmp_path / f'test_once_{i}.py').write_text(_ONCE.format(out=str(out)))
+    temproot = tmp_path / 'temproot'
+    temproot.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}
+    env['PYTEST_DEBUG_TEMPROOT'] = str(temproot)
+    env['PYTHONPATH'] = os.path.join(ROOT, 'tests')  # helpers
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-c', os.path.join(ROOT, 'pyproject.toml'),
+         '--rootdir', str(tmp_path), '-n', '3', '--dist', 'loadfile', '-p', 'no:cacheprovider',
+         *(str(tmp_path / f'test_once_{i}.py') for i in range(3))],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    # the flaky make failed once (one test errors), then was made by another worker
+    assert proc.returncode == 1 and '1 error' in proc.stdout, proc.stdout[-3000:]
+    assert '5 passed' in proc.stdout, proc.stdout[-3000:]
+    seen = [json.loads(line) for line in (out / 'seen').read_text().splitlines()]
+    assert len({worker for worker, _ in seen}) == 3  # three workers used it
+    assert len({by for _, by in seen}) == 1  # all the one made
+    assert (out / 'shared.made').read_text().count('\n') == 1
+    assert (out / 'flaky.made').read_text().count('\n') == 2

@@ -86,18 +86,23 @@ def _on_a_small_disk(script: str, tmp_path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def _stopped_for_space(proc, tmp_path, prefix: str, what: str, gib: int) -> None:
+    """Setup stopped with exactly its one line about the small disk."""
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    env = f'{tmp_path}/small_disk/env'
+    assert proc.stderr.splitlines() == [
+        f'{prefix} ERROR: {what.format(env=env)} needs about {gib} GiB free where {env} is, '
+        '0 GiB are free: free some space there, or put the environment on a larger disk'
+    ]
+
+
 @pytest.mark.slow  # starts a process: seconds
 def test_oldest_stack_on_a_full_disk_stops_with_one_line_before_installing(tmp_path):
     proc = _on_a_small_disk(
         'bash "$ROOT/tools/setup/oldest_stack.sh" "$1/env"; rc=$?; ls -A "$1"; exit $rc', tmp_path
     )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    env = f'{tmp_path}/small_disk/env'
-    assert proc.stderr.splitlines() == [
-        f'[oldest-stack] ERROR: creating {env} with torch==2.1.2 torchvision==0.16.2 numpy==1.26.4 '
-        f'needs about 8 GiB free where {env} is, 0 GiB are free: free some space there, or put the '
-        'environment on a larger disk'
-    ]
+    what = 'creating {env} with torch==2.1.2 torchvision==0.16.2 numpy==1.26.4'
+    _stopped_for_space(proc, tmp_path, '[oldest-stack]', what, 8)
     assert proc.stdout == ''  # nothing was created on the disk, nothing started
 
 
@@ -108,11 +113,7 @@ def test_setup_into_an_env_without_torch_on_a_full_disk_stops_before_installing(
         ' rc=$?; ls -A "$1"/env/lib/python3*/site-packages; exit $rc',
         tmp_path,
     )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    what = 'installing torch==2.14.1 torchvision==0.29.1 into {env}'
+    _stopped_for_space(proc, tmp_path, '[setup]', what, 7)
     env = f'{tmp_path}/small_disk/env'
-    assert proc.stderr.splitlines() == [
-        f'[setup] ERROR: installing torch==2.14.1 torchvision==0.29.1 into {env} needs about 7 GiB '
-        f'free where {env} is, 0 GiB are free: free some space there, or put the environment on a '
-        'larger disk'
-    ]
     assert proc.stdout == f'[setup] using existing environment {env}\n'  # and installed nothing

@@ -6,8 +6,7 @@ PYTEST_ARGS ?=
 # longest recorded first (tests/helpers/schedule.py); each worker and what it
 # starts gets its share of the cores as torch threads (tests/conftest.py).
 # 3 on this project's 2 cores: the workers wait on processes they start (88%
-# of 2 cores busy with 2 workers, 94% with 3: the whole suite in 11 min 29 s
-# instead of 13 min 4 s)
+# of 2 cores busy with 2 workers, 94% with 3; measured at 7304a3b)
 PYTEST_WORKERS ?= 3
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # the oldest stack tested: torch 2.1.2, numpy 1.x (tools/setup/oldest_stack.sh)

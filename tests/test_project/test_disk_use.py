@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from helpers.synthetic import ROOT
+from repo_tools.processes import run_bounded
 
 SESSION = """
 import pytest
@@ -47,10 +48,11 @@ def _run_session(tmp_path, fail: int):
     temproot.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}
     env['PYTEST_DEBUG_TEMPROOT'] = str(temproot)
-    proc = subprocess.run(
+    # at 300 s it and its workers are ended (by process group), and the test fails
+    proc = run_bounded(
         [sys.executable, '-m', 'pytest', '-c', osp.join(ROOT, 'pyproject.toml'), '-n', '2',
          '-p', 'no:cacheprovider', str(tmp_path / 'test_session.py')],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        300, cwd=tmp_path, env=env,
     )  # fmt: skip
     return proc, _files(temproot)
 
@@ -75,14 +77,14 @@ def _on_a_small_disk(script: str, tmp_path) -> subprocess.CompletedProcess:
     mount namespace of its own, with a 16 MiB tmpfs mounted on $1."""
     if (
         os.geteuid() != 0
-        or subprocess.run(['unshare', '-m', 'true'], capture_output=True).returncode
+        or subprocess.run(['unshare', '-m', 'true'], capture_output=True, timeout=30).returncode
     ):
         pytest.skip('needs root and unshare -m (CI runs as root) to mount a small disk')
     mnt = tmp_path / 'small_disk'
     mnt.mkdir()
-    return subprocess.run(
+    return run_bounded(
         ['unshare', '-m', 'sh', '-c', f'mount -t tmpfs -o size=16m none "$1" && {script}', 'sh', str(mnt)],
-        env=dict(os.environ, ROOT=ROOT), capture_output=True, text=True, timeout=300,
+        300, env=dict(os.environ, ROOT=ROOT),
     )  # fmt: skip
 
 

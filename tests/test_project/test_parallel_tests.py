@@ -6,13 +6,13 @@ the tools it starts get their share of the cores as torch threads
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from helpers.schedule import longest_first, recorded_seconds
 from helpers.synthetic import ROOT, assert_ok, run
+from repo_tools.processes import run_bounded
 
 
 class _Item:
@@ -140,11 +140,12 @@ def test_a_shared_run_is_made_once_for_all_workers(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}
     env['PYTEST_DEBUG_TEMPROOT'] = str(temproot)
     env['PYTHONPATH'] = os.path.join(ROOT, 'tests')  # helpers
-    proc = subprocess.run(
+    # at 300 s it and its workers are ended (by process group), and the test fails
+    proc = run_bounded(
         [sys.executable, '-m', 'pytest', '-c', os.path.join(ROOT, 'pyproject.toml'),
          '--rootdir', str(tmp_path), '-n', '3', '--dist', 'loadfile', '-p', 'no:cacheprovider',
          *(str(tmp_path / f'test_once_{i}.py') for i in range(3))],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        300, cwd=tmp_path, env=env,
     )  # fmt: skip
     # the flaky make failed once (one test errors), then was made by another worker
     assert proc.returncode == 1 and '1 error' in proc.stdout, proc.stdout[-3000:]
